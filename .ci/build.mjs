@@ -1,0 +1,80 @@
+// Bundles every entry point with esbuild: one file per process starts fast and ships simply.
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const out = join(root, 'dist');
+mkdirSync(out, { recursive: true });
+
+// Native and Electron modules stay outside the bundles.
+const external = ['better-sqlite3', 'electron'];
+const nodeBanner = {
+  js: "import { createRequire as __hsCreateRequire } from 'node:module'; const require = __hsCreateRequire(import.meta.url);",
+};
+
+const nodeEntries = [
+  { in: 'electron/cli/entry.ts', out: 'cli' },
+  { in: 'electron/helper/main.ts', out: 'helper' },
+].filter((e) => existsSync(join(root, e.in)));
+
+await build({
+  absWorkingDir: root,
+  entryPoints: nodeEntries,
+  outdir: out,
+  outExtension: { '.js': '.mjs' },
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  external,
+  banner: nodeBanner,
+  sourcemap: 'linked',
+  logLevel: 'warning',
+});
+
+// The renderer: one script and one stylesheet, loaded by index.html under a strict CSP.
+const rendererOut = join(out, 'renderer');
+mkdirSync(rendererOut, { recursive: true });
+if (existsSync(join(root, 'renderer/main.tsx'))) {
+  await build({
+    absWorkingDir: root,
+    entryPoints: { app: 'renderer/main.tsx' },
+    outdir: rendererOut,
+    bundle: true,
+    platform: 'browser',
+    target: 'chrome120',
+    format: 'esm',
+    jsx: 'automatic',
+    minify: process.env.NODE_ENV === 'production',
+    sourcemap: 'linked',
+    loader: { '.svg': 'file', '.png': 'file', '.woff2': 'file' },
+    define: { 'process.env.NODE_ENV': JSON.stringify(process.env.NODE_ENV ?? 'production') },
+    logLevel: 'warning',
+  });
+  copyFileSync(join(root, 'renderer/index.html'), join(rendererOut, 'index.html'));
+}
+
+// Electron's main and preload: CommonJS, as Electron's sandboxed preload requires.
+for (const entry of [
+  { in: 'electron/main/main.ts', out: 'main' },
+  { in: 'electron/preload/preload.ts', out: 'preload' },
+]) {
+  if (!existsSync(join(root, entry.in))) continue;
+  await build({
+    absWorkingDir: root,
+    entryPoints: [entry.in],
+    outfile: join(out, 'electron', `${entry.out}.cjs`),
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    external,
+    sourcemap: 'linked',
+    logLevel: 'warning',
+  });
+}
+
+const extra = process.argv.includes('--quiet') ? '' : ` (${nodeEntries.map((e) => e.out).join(', ')})`;
+console.log(`built dist/${extra}`);

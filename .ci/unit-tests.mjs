@@ -1,0 +1,23 @@
+// Finds every *.test.ts under electron/ and shared/ and runs them with node's test runner (Node 20's
+// --test does not expand globs itself). Extra arguments are passed on, e.g. --test-name-pattern.
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+function find(dir) {
+  const out = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...find(path));
+    else if (entry.name.endsWith('.test.ts')) out.push(relative(root, path));
+  }
+  return out;
+}
+
+const files = ['electron', 'shared'].flatMap((d) => find(join(root, d))).sort();
+const args = ['--import', 'tsx', '--test', '--test-concurrency=2', ...process.argv.slice(2), ...files];
+const result = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
+process.exit(result.status ?? 1);

@@ -1,0 +1,9 @@
+import { runCli } from './main.ts';
+
+/** Process entry: wires the CLI to stdout/stderr and waits for output to drain. */
+export async function main(argv: string[]): Promise<number> {
+  return runCli(argv, {
+    out: (text) => process.stdout.write(text),
+    err: (text) => process.stderr.write(text),
+  });
+}

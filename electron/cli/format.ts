@@ -1,0 +1,201 @@
+import type {
+  Deployment,
+  EtcDriftReport,
+  EtcMergeReport,
+  EtcPath,
+  PackageDelta,
+  RollbackPreview,
+  SnapshotRef,
+  StatusReport,
+} from '../../shared/types.ts';
+
+/** Human output: aligned columns, nvd-like package deltas, names quoted when they hold odd bytes. */
+
+export function table(rows: string[][], indent = ''): string {
+  const widths: number[] = [];
+  for (const row of rows) {
+    row.forEach((cell, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, cell.length);
+    });
+  }
+  return rows
+    .map(
+      (row) =>
+        indent +
+        row
+          .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+          .join('  ')
+          .trimEnd(),
+    )
+    .join('\n');
+}
+
+/** Shows a path as it is when plain, quoted with escapes when it holds control characters or bad bytes. */
+export function showPath(p: EtcPath): string {
+  if (p.pathBase64 === undefined && !/[\u0000-\u001f\u007f"\\]/.test(p.path)) return p.path;
+  const bytes = p.pathBase64 !== undefined ? Buffer.from(p.pathBase64, 'base64') : Buffer.from(p.path);
+  let out = '"';
+  for (const byte of bytes) {
+    if (byte === 0x5c) out += '\\\\';
+    else if (byte === 0x22) out += '\\"';
+    else if (byte === 0x0a) out += '\\n';
+    else if (byte === 0x09) out += '\\t';
+    else if (byte < 0x20 || byte >= 0x7f) out += `\\x${byte.toString(16).padStart(2, '0')}`;
+    else out += String.fromCharCode(byte);
+  }
+  // Valid multi-byte UTF-8 reads better as itself.
+  if (p.pathBase64 === undefined)
+    out = `"${p.path.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/\t/g, '\\t')}`;
+  return `${out}"`;
+}
+
+export function shortDate(iso: string | null): string {
+  if (!iso) return '-';
+  return iso.replace('T', ' ').slice(0, 16);
+}
+
+export function deploymentStates(d: Deployment): string[] {
+  const states: string[] = [];
+  if (d.booted) states.push('running');
+  if (d.default) states.push('next boot');
+  if (d.staged) states.push('staged');
+  if (d.pending && !d.default) states.push('pending');
+  if (d.rollback) states.push('rollback');
+  if (d.pinned) states.push('pinned');
+  return states;
+}
+
+export function formatStatus(report: StatusReport): string {
+  if (!report.deployments.length)
+    return `No deployments in ${report.sysroot} (stateroot ${report.stateroot}).`;
+  const rows = [['', '#', 'VERSION', 'DATE', 'COMMIT', 'KERNEL', 'ORIGIN', 'STATE']];
+  for (const d of report.deployments) {
+    rows.push([
+      d.booted ? '●' : ' ',
+      String(d.index),
+      d.version ?? '-',
+      shortDate(d.timestamp),
+      `${d.checksum.slice(0, 10)}.${d.serial}`,
+      d.kernel ?? '-',
+      d.origin ?? '-',
+      deploymentStates(d).join(', '),
+    ]);
+  }
+  return `${table(rows)}\n`;
+}
+
+function describeSnapshot(s: SnapshotRef): string {
+  const where = s.index === null ? 'commit' : `deployment ${s.index}`;
+  return `${where}: ${s.version ?? 'no version'} (${s.checksum.slice(0, 10)}, ${shortDate(s.timestamp)})`;
+}
+
+export function formatPackageDelta(delta: PackageDelta): string {
+  const lines = [`<<< ${describeSnapshot(delta.from)}`, `>>> ${describeSnapshot(delta.to)}`];
+  const changes = [
+    ...delta.upgraded.map((c) => ({ ...c, mark: 'U' })),
+    ...delta.downgraded.map((c) => ({ ...c, mark: 'D' })),
+  ].sort((a, b) => (a.name < b.name ? -1 : 1));
+  if (changes.length) {
+    lines.push('', 'Version changes:');
+    lines.push(
+      table(changes.map((c, i) => [`[${c.mark}.]`, `#${i + 1}`, c.name, c.arch, `${c.from} -> ${c.to}`])),
+    );
+  }
+  if (delta.added.length) {
+    lines.push('', 'Added packages:');
+    lines.push(table(delta.added.map((p, i) => ['[A.]', `#${i + 1}`, p.name, p.arch, p.version])));
+  }
+  if (delta.removed.length) {
+    lines.push('', 'Removed packages:');
+    lines.push(table(delta.removed.map((p, i) => ['[R.]', `#${i + 1}`, p.name, p.arch, p.version])));
+  }
+  if (!changes.length && !delta.added.length && !delta.removed.length) lines.push('', 'No package changes.');
+  const { files } = delta;
+  lines.push(
+    '',
+    `Packages: ${delta.from.packages} -> ${delta.to.packages} (${delta.upgraded.length} upgraded, ${delta.downgraded.length} downgraded, ` +
+      `${delta.added.length} added, ${delta.removed.length} removed). Files: ${files.added} added, ${files.removed} removed, ${files.modified} modified.`,
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+const STATUS_LETTER = { added: 'A', modified: 'M', removed: 'D' } as const;
+
+function modeText(mode: number): string {
+  return mode.toString(8).padStart(4, '0');
+}
+
+export function formatDrift(report: EtcDriftReport): string {
+  const d = report.deployment;
+  const head = `/etc drift of deployment ${d.index} (${d.version ?? d.checksum.slice(0, 10)}): ${report.entries.length} changed path${report.entries.length === 1 ? '' : 's'}`;
+  if (!report.entries.length) return `${head}\n`;
+  const rows = report.entries.map((e) => {
+    const details: string[] = [];
+    if (e.changes.includes('mode') && e.base && e.local)
+      details.push(`mode ${modeText(e.base.mode)} -> ${modeText(e.local.mode)}`);
+    if (e.changes.includes('owner') && e.base && e.local)
+      details.push(`owner ${e.base.uid}:${e.base.gid} -> ${e.local.uid}:${e.local.gid}`);
+    if (e.changes.includes('symlink') && e.base && e.local)
+      details.push(`-> ${e.local.target ?? ''} (was ${e.base.target ?? ''})`);
+    if (e.changes.includes('type') && e.base && e.local) details.push(`${e.base.type} -> ${e.local.type}`);
+    if (e.content === 'binary' || e.content === 'large') details.push(e.content);
+    const name = showPath(e) + ((e.local ?? e.base)?.type === 'directory' ? '/' : '');
+    return [STATUS_LETTER[e.status], e.changes.join(',') || '-', name, details.join('; ')];
+  });
+  const body = [table(rows)];
+  for (const e of report.entries) {
+    if (!e.hunks?.length) continue;
+    body.push('', `--- ${showPath(e)}`);
+    for (const h of e.hunks)
+      body.push(`@@ -${h.oldStart},${h.oldLines} +${h.newStart},${h.newLines} @@`, ...h.lines);
+  }
+  return `${head}\n${body.join('\n')}\n`;
+}
+
+export function formatMerge(report: EtcMergeReport): string {
+  const t = report.target;
+  const lines = [
+    `/etc merge from deployment ${report.source.index} (${report.source.version ?? report.source.checksum.slice(0, 10)}) to ${
+      t.index === null ? 'commit' : `deployment ${t.index}`
+    } (${t.version ?? t.checksum.slice(0, 10)})`,
+  ];
+  if (t.staged) {
+    lines.push(
+      'The target is staged: its /etc is built at shutdown from the running /etc, so resolve through the running /etc.',
+    );
+  }
+  if (!report.files.length) return `${lines.join('\n')}\nNothing to merge.\n`;
+  const rows = [['PATH', 'LOCAL', 'UPSTREAM', 'OSTREE DOES', 'LINE MERGE', 'FLAGS']];
+  for (const f of report.files)
+    rows.push([showPath(f), f.local, f.upstream, f.ostree, f.merge, f.flags.join(',')]);
+  const counts = (key: string): number => report.files.filter((f) => f.flags.includes(key as never)).length;
+  lines.push(table(rows));
+  lines.push(
+    '',
+    `${report.files.length} paths; ${counts('upstream-hidden')} upstream changes hidden by local copies, ` +
+      `${counts('deleted-but-changed-upstream')} deleted here but changed upstream, ${counts('type-conflict')} that OSTree refuses; ` +
+      `${report.files.filter((f) => f.merge === 'conflict').length} line-merge conflicts.`,
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+export function formatRollbackPreview(preview: RollbackPreview): string {
+  const lines = [
+    `Rolling back from deployment ${preview.current.index} (${preview.current.version ?? '-'}) to deployment ${preview.target.index} (${preview.target.version ?? '-'})`,
+    '',
+    formatPackageDelta(preview.packages).trimEnd(),
+    '',
+  ];
+  if (preview.etcLost.length) {
+    lines.push(
+      `/etc edits that deployment ${preview.target.index} does not have (${preview.etcLost.length}):`,
+    );
+    lines.push(
+      table(
+        preview.etcLost.map((e) => [e.change, showPath(e)]),
+        '  ',
+      ),
+    );
+  } else lines.push(`Deployment ${preview.target.index} has every /etc edit made since.`);
+  return `${lines.join('\n')}\n`;
+}

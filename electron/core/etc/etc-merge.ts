@@ -1,0 +1,173 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type {
+  EtcMergeFile,
+  EtcMergeReport,
+  MergeFlag,
+  OstreeOutcome,
+  SideStatus,
+  StatusReport,
+} from '../../../shared/types.ts';
+import { ostree } from '../ostree/ostree-cli.ts';
+import { resolveDeployment, resolveSnapshot, type SnapshotTarget } from '../ostree/selectors.ts';
+import { repoPath } from '../ostree/sysroot.ts';
+import { isAccountDatabase, mergeAccountDatabase } from './account-merge.ts';
+import { etcRoots, nodeChanges, scanDrift } from './etc-drift.ts';
+import { absolute, compareBytes, encodeEtcPath, lstatNode, type NodeInfo, readText } from './etc-tree.ts';
+import { mergeLines, type TextMerge } from './line-merge.ts';
+
+/** Three trees of one merge: the source's default and local /etc, and the target's default /etc. */
+export interface MergeRoots {
+  base: string;
+  local: string;
+  upstream: string;
+}
+
+function sideStatus(
+  base: NodeInfo | null,
+  side: NodeInfo | null,
+  basePath: Buffer,
+  sidePath: Buffer,
+): SideStatus {
+  if (!base && !side) return 'absent';
+  if (!base) return 'added';
+  if (!side) return 'removed';
+  return nodeChanges(basePath, base, sidePath, side).length ? 'modified' : 'unchanged';
+}
+
+const changed = (s: SideStatus): boolean => s === 'added' || s === 'modified';
+
+/** What OSTree's whole-file rule does with one path: local changes are copied over whole, local wins. */
+function ostreeOutcome(
+  local: SideStatus,
+  upstream: SideStatus,
+  l: NodeInfo | null,
+  u: NodeInfo | null,
+): OstreeOutcome {
+  if (local === 'removed') return 'deleted';
+  if (changed(local)) {
+    if (l && l.type !== 'directory' && u?.type === 'directory') return 'refused';
+    return 'kept-local';
+  }
+  return upstream === 'unchanged' || upstream === 'absent' ? 'unchanged' : 'took-upstream';
+}
+
+function textMerge(
+  relText: string,
+  base: string,
+  local: string,
+  upstream: string,
+): TextMerge & { strategy: 'lines' | 'entries' } {
+  if (isAccountDatabase(relText))
+    return { ...mergeAccountDatabase(relText, base, local, upstream), strategy: 'entries' };
+  return { ...mergeLines(base, local, upstream), strategy: 'lines' };
+}
+
+/** The three-way analysis of every path that either side changed. */
+export function analyzeMerge(roots: MergeRoots): EtcMergeFile[] {
+  const paths = new Map<string, Buffer>();
+  for (const raw of [...scanDrift(roots.base, roots.local), ...scanDrift(roots.base, roots.upstream)]) {
+    paths.set(raw.rel.toString('latin1'), raw.rel);
+  }
+  const files: EtcMergeFile[] = [];
+  for (const rel of [...paths.values()].sort(compareBytes)) {
+    const bPath = absolute(roots.base, rel);
+    const lPath = absolute(roots.local, rel);
+    const uPath = absolute(roots.upstream, rel);
+    const b = lstatNode(bPath);
+    const l = lstatNode(lPath);
+    const u = lstatNode(uPath);
+    const local = sideStatus(b, l, bPath, lPath);
+    const upstream = sideStatus(b, u, bPath, uPath);
+    // Directories matter only where a type is at stake; their contents are listed path by path.
+    const nodes = [b, l, u].filter((n): n is NodeInfo => n !== null);
+    if (nodes.every((n) => n.type === 'directory')) continue;
+    const outcome = ostreeOutcome(local, upstream, l, u);
+    const flags: MergeFlag[] = [];
+    if (outcome === 'refused') flags.push('type-conflict');
+    if (local === 'removed' && upstream === 'modified') flags.push('deleted-but-changed-upstream');
+    if (outcome === 'kept-local' && changed(upstream) && l && u && nodeChanges(lPath, l, uPath, u).length) {
+      flags.push('upstream-hidden');
+    }
+    const file: EtcMergeFile = {
+      ...encodeEtcPath(rel),
+      local,
+      upstream,
+      ostree: outcome,
+      merge: 'none',
+      strategy: 'none',
+      flags,
+    };
+    const bothChanged = changed(local) && changed(upstream);
+    const deleteVersusChange =
+      (local === 'removed' && upstream === 'modified') || (upstream === 'removed' && local === 'modified');
+    if (deleteVersusChange) file.merge = 'conflict';
+    else if (bothChanged) {
+      const texts = [
+        b ? readText(bPath, b) : { kind: 'text' as const, text: '' },
+        readText(lPath, l),
+        readText(uPath, u),
+      ];
+      if (texts.every((t) => t.kind === 'text')) {
+        const result = textMerge(file.path, texts[0]?.text ?? '', texts[1]?.text ?? '', texts[2]?.text ?? '');
+        file.strategy = result.strategy;
+        file.merge = result.conflicts.length ? 'conflict' : 'clean';
+        file.merged = result.merged;
+        if (result.conflicts.length) file.conflicts = result.conflicts;
+      } else file.merge = 'not-text';
+    }
+    files.push(file);
+  }
+  return files;
+}
+
+/** Checks out only `/usr/etc` of a commit that is not deployed, into a private temporary folder. */
+async function checkoutCommitEtc(repo: string, checksum: string): Promise<{ dir: string; dispose(): void }> {
+  const parent = mkdtempSync(join(tmpdir(), 'hindsight-etc-'));
+  const dir = join(parent, 'etc');
+  const dispose = (): void => rmSync(parent, { recursive: true, force: true });
+  try {
+    const userMode = process.getuid?.() !== 0 ? ['-U'] : [];
+    await ostree(['checkout', `--repo=${repo}`, '--subpath=/usr/etc', ...userMode, checksum, dir]);
+  } catch (error) {
+    dispose();
+    throw error;
+  }
+  return { dir, dispose };
+}
+
+export async function withUpstreamEtc<T>(
+  report: StatusReport,
+  target: SnapshotTarget,
+  use: (upstreamRoot: string) => T | Promise<T>,
+): Promise<T> {
+  if (target.kind === 'deployment') return use(etcRoots(report.sysroot, target.deployment).base);
+  const checkout = await checkoutCommitEtc(repoPath(report.sysroot), target.ref.checksum);
+  try {
+    return await use(checkout.dir);
+  } finally {
+    checkout.dispose();
+  }
+}
+
+/** `hindsight etc merge SOURCE TARGET`: what happens to the source's /etc edits on the way to the target. */
+export async function etcMerge(
+  report: StatusReport,
+  sourceSelector: string,
+  targetSelector: string,
+): Promise<EtcMergeReport> {
+  const source = resolveDeployment(report, sourceSelector);
+  const target = resolveSnapshot(report, targetSelector);
+  const { base, local } = etcRoots(report.sysroot, source);
+  const files = await withUpstreamEtc(report, target, (upstream) => analyzeMerge({ base, local, upstream }));
+  return {
+    source,
+    target: {
+      ...target.ref,
+      deployed: target.kind === 'deployment',
+      staged: target.kind === 'deployment' && target.deployment.staged,
+    },
+    files,
+  };
+}

@@ -1,0 +1,276 @@
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { HindsightError } from '../../../shared/errors.ts';
+import type { Deployment, StatusReport } from '../../../shared/types.ts';
+import { readCommitObject } from './commit-object.ts';
+import { keyfileValue, parseKeyfile } from './keyfile.ts';
+import { ostree, ostreeFeatures } from './ostree-cli.ts';
+
+export interface SysrootOptions {
+  /** The sysroot folder: `/` on a booted system, any folder in tests. */
+  sysroot: string;
+  /** The stateroot (`--os`); default: the booted one, else the only one, else the default deployment's. */
+  stateroot?: string;
+}
+
+/** A listed deployment before it is enriched from the disk. */
+interface ListedDeployment {
+  index: number;
+  stateroot: string;
+  checksum: string;
+  serial: number;
+  booted: boolean;
+  staged: boolean;
+  pinned: boolean;
+}
+
+export const repoPath = (sysroot: string): string => join(sysroot, 'ostree', 'repo');
+
+export function deploymentPath(
+  sysroot: string,
+  d: Pick<Deployment, 'stateroot' | 'checksum' | 'serial'>,
+): string {
+  return join(sysroot, 'ostree', 'deploy', d.stateroot, 'deploy', `${d.checksum}.${d.serial}`);
+}
+
+/** Fails early, in words, when a folder is not an OSTree sysroot. */
+export function assertSysroot(sysroot: string): string {
+  const root = resolve(sysroot);
+  let isDir = false;
+  try {
+    isDir = statSync(root).isDirectory();
+  } catch {
+    throw new HindsightError('not-a-sysroot', `${root} does not exist`);
+  }
+  if (!isDir) throw new HindsightError('not-a-sysroot', `${root} is not a folder`);
+  if (!existsSync(join(root, 'ostree', 'repo', 'config')) || !existsSync(join(root, 'ostree', 'deploy'))) {
+    throw new HindsightError(
+      'not-a-sysroot',
+      `${root} is not an OSTree sysroot (no ostree/repo and ostree/deploy)`,
+    );
+  }
+  return root;
+}
+
+export function listStaterooots(sysroot: string): string[] {
+  try {
+    return readdirSync(join(sysroot, 'ostree', 'deploy'), { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+/** Whether the running system was booted from this sysroot. */
+export function isBootedSystem(sysroot: string): boolean {
+  return resolve(sysroot) === '/' && existsSync('/run/ostree-booted');
+}
+
+const STATUS_LINE = /^([* ]) (\S+) ([0-9a-f]{64})\.(\d+)((?: \([^)]*\))*)\s*$/;
+
+/** Parses the text `ostree admin status` prints (every ostree has it; JSON arrived in 2025.3). */
+export function parseStatusText(text: string): ListedDeployment[] {
+  const out: ListedDeployment[] = [];
+  for (const line of text.split('\n')) {
+    const m = STATUS_LINE.exec(line);
+    if (m) {
+      const markers = m[5] ?? '';
+      out.push({
+        index: out.length,
+        stateroot: m[2] as string,
+        checksum: m[3] as string,
+        serial: Number(m[4]),
+        booted: m[1] === '*',
+        staged: markers.includes('(staged)'),
+        pinned: false,
+      });
+      continue;
+    }
+    const last = out[out.length - 1];
+    if (last && /^\s+Pinned: yes\s*$/.test(line)) last.pinned = true;
+  }
+  return out;
+}
+
+function parseStatusJson(text: string): ListedDeployment[] {
+  const parsed = JSON.parse(text) as { deployments?: Record<string, unknown>[] };
+  return (parsed.deployments ?? []).map((d, index) => ({
+    index,
+    stateroot: String(d.osname ?? d.stateroot ?? ''),
+    checksum: String(d.checksum ?? ''),
+    serial: Number(d.serial ?? d.deployserial ?? 0),
+    booted: d.booted === true,
+    staged: d.staged === true,
+    pinned: d.pinned === true,
+  }));
+}
+
+async function listDeployments(sysroot: string): Promise<ListedDeployment[]> {
+  const features = ostreeFeatures();
+  const args = ['admin', 'status', `--sysroot=${sysroot}`];
+  if (features.statusJson) {
+    const out = await ostree([...args, '--json']);
+    return parseStatusJson(out.toString('utf8'));
+  }
+  const out = await ostree(args);
+  return parseStatusText(out.toString('utf8'));
+}
+
+interface BootEntry {
+  kernel: string | null;
+  kargs: string[];
+}
+
+/** Reads `boot/loader/entries`, keyed by the deployment folder name (`checksum.serial`) each entry boots. */
+export function readBootEntries(sysroot: string): Map<string, BootEntry> {
+  const entries = new Map<string, BootEntry>();
+  const dir = join(sysroot, 'boot', 'loader', 'entries');
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith('.conf'));
+  } catch {
+    return entries;
+  }
+  for (const name of names) {
+    let text: string;
+    try {
+      text = readFileSync(join(dir, name), 'utf8');
+    } catch {
+      continue;
+    }
+    const fields = new Map<string, string>();
+    for (const line of text.split('\n')) {
+      const m = /^(\S+)\s+(.*)$/.exec(line.trim());
+      if (m?.[1] && m[2] !== undefined) fields.set(m[1], m[2]);
+    }
+    const options = splitKargs(fields.get('options') ?? '');
+    const bootlink = options.find((o) => o.startsWith('ostree='))?.slice('ostree='.length);
+    if (!bootlink) continue;
+    let target: string;
+    try {
+      target = basename(realpathSync(join(sysroot, bootlink)));
+    } catch {
+      continue;
+    }
+    const linux = fields.get('linux');
+    const kernelFile = linux ? basename(linux) : null;
+    entries.set(target, {
+      kernel: kernelFile ? kernelFile.replace(/^vmlinuz-?/, '') || null : null,
+      kargs: options.filter((o) => !o.startsWith('ostree=')),
+    });
+  }
+  return entries;
+}
+
+/** Splits kernel arguments on spaces outside double quotes, as the kernel does. */
+export function splitKargs(options: string): string[] {
+  const out: string[] = [];
+  let current = '';
+  let quoted = false;
+  for (const ch of options) {
+    if (ch === '"') quoted = !quoted;
+    if (ch === ' ' && !quoted) {
+      if (current) out.push(current);
+      current = '';
+    } else current += ch;
+  }
+  if (current) out.push(current);
+  return out;
+}
+
+/** The kernel version shipped in a tree, for deployments without a boot entry yet (staged). */
+function kernelInTree(tree: string): string | null {
+  try {
+    const versions = readdirSync(join(tree, 'usr', 'lib', 'modules')).filter((v) =>
+      existsSync(join(tree, 'usr', 'lib', 'modules', v, 'vmlinuz')),
+    );
+    return versions.sort().pop() ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function readOrigin(sysroot: string, d: ListedDeployment): { origin: string | null; pinned: boolean } {
+  const file = `${deploymentPath(sysroot, d)}.origin`;
+  try {
+    const kf = parseKeyfile(readFileSync(file, 'utf8'));
+    return {
+      origin:
+        keyfileValue(kf, 'origin', 'refspec') ?? keyfileValue(kf, 'origin', 'container-image-reference'),
+      pinned: keyfileValue(kf, 'libostree-transient', 'pinned') === 'true',
+    };
+  } catch {
+    return { origin: null, pinned: false };
+  }
+}
+
+function chooseStateroot(sysroot: string, listed: ListedDeployment[], wanted?: string): string {
+  const roots = listStaterooots(sysroot);
+  if (wanted !== undefined) {
+    if (!roots.includes(wanted)) {
+      throw new HindsightError(
+        'no-stateroot',
+        `no stateroot "${wanted}" in ${sysroot}${roots.length ? ` (there is ${roots.join(', ')})` : ''}`,
+      );
+    }
+    return wanted;
+  }
+  const booted = listed.find((d) => d.booted);
+  if (booted) return booted.stateroot;
+  if (roots.length === 1 && roots[0]) return roots[0];
+  if (roots.length === 0)
+    throw new HindsightError('no-stateroot', `${sysroot} has no stateroot yet (ostree admin os-init)`);
+  const first = listed[0];
+  if (first) return first.stateroot;
+  throw new HindsightError(
+    'ambiguous-stateroot',
+    `${sysroot} has several stateroots (${roots.join(', ')}); pick one with --os`,
+  );
+}
+
+/** Every deployment of a stateroot with its states, commit facts, origin, kernel and kernel arguments. */
+export async function readStatus(options: SysrootOptions): Promise<StatusReport> {
+  const sysroot = assertSysroot(options.sysroot);
+  const listed = await listDeployments(sysroot);
+  const stateroot = chooseStateroot(sysroot, listed, options.stateroot);
+  const bootEntries = readBootEntries(sysroot);
+  const repo = repoPath(sysroot);
+
+  const bootedIndex = listed.findIndex((d) => d.booted);
+  const pivot = Math.max(bootedIndex, 0);
+  const ofRoot = listed.filter((d) => d.stateroot === stateroot);
+  const rollbackIndex = ofRoot.find((d) => d.index > pivot)?.index ?? -1;
+
+  const deployments: Deployment[] = ofRoot.map((d) => {
+    const key = `${d.checksum}.${d.serial}`;
+    const origin = readOrigin(sysroot, d);
+    const entry = bootEntries.get(key);
+    let commit: ReturnType<typeof readCommitObject> | null = null;
+    try {
+      commit = readCommitObject(repo, d.checksum);
+    } catch {
+      commit = null;
+    }
+    return {
+      index: d.index,
+      stateroot: d.stateroot,
+      checksum: d.checksum,
+      serial: d.serial,
+      version: commit?.version ?? null,
+      timestamp: commit?.timestamp ?? null,
+      subject: commit?.subject ?? null,
+      origin: origin.origin,
+      kernel: entry?.kernel ?? kernelInTree(deploymentPath(sysroot, d)),
+      kargs: entry?.kargs ?? [],
+      booted: d.booted,
+      default: d.index === 0,
+      pending: bootedIndex >= 0 && d.index < bootedIndex,
+      rollback: d.index === rollbackIndex,
+      staged: d.staged,
+      pinned: d.pinned || origin.pinned,
+    };
+  });
+  return { sysroot, stateroot, bootedSystem: isBootedSystem(sysroot), deployments };
+}

@@ -1,0 +1,133 @@
+import { HindsightError } from '../../../shared/errors.ts';
+import type {
+  FileCounts,
+  PackageChange,
+  PackageDelta,
+  PackageEntry,
+  PackageFormat,
+  StatusReport,
+} from '../../../shared/types.ts';
+import { ostree } from '../ostree/ostree-cli.ts';
+import { resolveSnapshot, type SnapshotTarget } from '../ostree/selectors.ts';
+import { repoPath } from '../ostree/sysroot.ts';
+import { compareDpkgVersions } from './dpkg-version.ts';
+import { type PackageCache, readPackages } from './package-source.ts';
+import { compareRpmEvr } from './rpm-version.ts';
+
+export function versionComparer(format: PackageFormat): (a: string, b: string) => number {
+  return format === 'dpkg' ? compareDpkgVersions : compareRpmEvr;
+}
+
+/**
+ * Pairs packages by name, or by name and architecture where a name has several (multiarch), so that
+ * a package that moves from `all` to `amd64` reads as one change, not a removal and an addition.
+ */
+function keyed(list: PackageEntry[]): Map<string, PackageEntry> {
+  const counts = new Map<string, number>();
+  for (const p of list) counts.set(p.name, (counts.get(p.name) ?? 0) + 1);
+  const map = new Map<string, PackageEntry>();
+  for (const p of list) map.set((counts.get(p.name) ?? 0) > 1 ? `${p.name}:${p.arch}` : p.name, p);
+  return map;
+}
+
+export function diffPackageLists(
+  from: PackageEntry[],
+  to: PackageEntry[],
+  format: PackageFormat,
+): Pick<PackageDelta, 'added' | 'removed' | 'upgraded' | 'downgraded'> {
+  const compare = versionComparer(format);
+  const before = keyed(from);
+  const after = keyed(to);
+  // A name that is single on one side and multiarch on the other is keyed differently; fall back to name:arch.
+  for (const [key, p] of [...before]) {
+    if (!after.has(key) && after.has(`${p.name}:${p.arch}`)) {
+      before.delete(key);
+      before.set(`${p.name}:${p.arch}`, p);
+    }
+  }
+  for (const [key, p] of [...after]) {
+    if (!before.has(key) && before.has(`${p.name}:${p.arch}`)) {
+      after.delete(key);
+      after.set(`${p.name}:${p.arch}`, p);
+    }
+  }
+  const added: PackageEntry[] = [];
+  const removed: PackageEntry[] = [];
+  const upgraded: PackageChange[] = [];
+  const downgraded: PackageChange[] = [];
+  for (const [key, old] of before) {
+    const now = after.get(key);
+    if (!now) {
+      removed.push(old);
+      continue;
+    }
+    const order = compare(old.version, now.version);
+    if (order === 0 && old.version === now.version) continue;
+    const change = { name: now.name, arch: now.arch, from: old.version, to: now.version };
+    if (order < 0) upgraded.push(change);
+    else if (order > 0) downgraded.push(change);
+    // Equal order but different spelling (1.0 vs 1.00) is no version change.
+  }
+  for (const [key, now] of after) if (!before.has(key)) added.push(now);
+  return { added, removed, upgraded, downgraded };
+}
+
+/** Counts of files added, removed and modified between two commits' whole trees, from `ostree diff`. */
+export async function treeFileCounts(repo: string, from: string, to: string): Promise<FileCounts> {
+  const counts: FileCounts = { added: 0, removed: 0, modified: 0 };
+  if (from === to) return counts;
+  const out = await ostree(['diff', `--repo=${repo}`, from, to]);
+  for (const line of out.toString('latin1').split('\n')) {
+    const m = /^([AMD]) {4}\//.exec(line);
+    if (m?.[1] === 'A') counts.added++;
+    else if (m?.[1] === 'D') counts.removed++;
+    else if (m?.[1] === 'M') counts.modified++;
+  }
+  return counts;
+}
+
+export interface DeltaOptions {
+  cache?: PackageCache;
+  /** Skip the whole-tree file counts (they need a walk of both trees). */
+  skipFiles?: boolean;
+}
+
+export async function packageDeltaBetween(
+  report: StatusReport,
+  from: SnapshotTarget,
+  to: SnapshotTarget,
+  options: DeltaOptions = {},
+): Promise<PackageDelta> {
+  const [a, b] = await Promise.all([
+    readPackages(report.sysroot, from, options.cache),
+    readPackages(report.sysroot, to, options.cache),
+  ]);
+  if (a.format !== b.format) {
+    throw new HindsightError('unsupported', `cannot compare a ${a.format} tree with a ${b.format} tree`);
+  }
+  const files = options.skipFiles
+    ? { added: 0, removed: 0, modified: 0 }
+    : await treeFileCounts(repoPath(report.sysroot), from.ref.checksum, to.ref.checksum);
+  return {
+    from: { ...from.ref, packages: a.packages.length },
+    to: { ...to.ref, packages: b.packages.length },
+    format: a.format,
+    ...diffPackageLists(a.packages, b.packages, a.format),
+    files,
+  };
+}
+
+/** The package delta between two selectors (deployments or commits). */
+export async function packageDelta(
+  report: StatusReport,
+  fromSelector: string,
+  toSelector: string,
+  options: DeltaOptions = {},
+): Promise<PackageDelta> {
+  return packageDeltaBetween(
+    report,
+    resolveSnapshot(report, fromSelector),
+    resolveSnapshot(report, toSelector),
+    options,
+  );
+}

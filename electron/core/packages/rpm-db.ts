@@ -1,0 +1,175 @@
+import {
+  closeSync,
+  copyFileSync,
+  mkdtempSync,
+  openSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { HindsightError } from '../../../shared/errors.ts';
+import type { PackageEntry } from '../../../shared/types.ts';
+import { sortPackages } from './dpkg-db.ts';
+import { headerToPackage, parseRpmHeaderBlob } from './rpm-header.ts';
+
+/**
+ * Reads rpm's sqlite database (rpm ≥ 4.16, Fedora ≥ 33) without librpm: the `Packages` table holds
+ * one exported header per installed package, which rpm-header.ts decodes.
+ *
+ * The database is never opened where it lies when it is in WAL mode, which is how rpm writes it.
+ * A read-only connection to a WAL database still creates `-wal` and `-shm` files beside it when it
+ * can (as root it always can: that would write into a deployment), and cannot open it at all when
+ * it cannot and no `-shm` exists (a read-only /usr, or a file copied alone out of a commit). So the
+ * file, and its `-wal` when that holds pages not yet checkpointed, is copied to a private directory
+ * and read there.
+ */
+
+/** Where rpm databases live inside a tree, relative to its root, in preference order. */
+export const RPMDB_CANDIDATES = [
+  'usr/lib/sysimage/rpm/rpmdb.sqlite',
+  'usr/share/rpm/rpmdb.sqlite',
+  'var/lib/rpm/rpmdb.sqlite',
+];
+
+const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
+const SQLITE_HEADER = 100;
+
+export function readRpmSqliteDatabase(file: string): PackageEntry[] {
+  let size: number;
+  try {
+    const stat = statSync(file);
+    if (!stat.isFile()) throw new HindsightError('unreadable', `${file} is not a regular file`);
+    size = stat.size;
+  } catch (error) {
+    if (error instanceof HindsightError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      throw new HindsightError('no-package-database', `no rpm database at ${file}`);
+    }
+    throw new HindsightError('unreadable', `cannot read ${file}: ${code ?? 'error'}`);
+  }
+  const header = readPrefix(file, Math.min(size, SQLITE_HEADER));
+  checkMagic(header, file);
+  if (!isWalMode(header)) return readOpenDatabase(file, file);
+
+  return withPrivateDir((dir) => {
+    const copy = join(dir, 'rpmdb.sqlite');
+    try {
+      copyFileSync(file, copy);
+      const wal = `${file}-wal`;
+      if (fileSize(wal) > 0) copyFileSync(wal, `${copy}-wal`);
+    } catch (error) {
+      throw new HindsightError(
+        'unreadable',
+        `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+      );
+    }
+    return readOpenDatabase(copy, file);
+  });
+}
+
+/**
+ * Reads a database held in memory (from `ostree cat`). Only the main file is there: pages still in
+ * a `-wal` when the tree was committed are not, which is the same view rpm would have of that copy.
+ */
+export function readRpmSqliteBuffer(bytes: Buffer, label = 'rpmdb.sqlite'): PackageEntry[] {
+  checkMagic(bytes.subarray(0, SQLITE_HEADER), label);
+  return withPrivateDir((dir) => {
+    const copy = join(dir, 'rpmdb.sqlite');
+    writeFileSync(copy, bytes, { mode: 0o600, flag: 'wx' });
+    return readOpenDatabase(copy, label);
+  });
+}
+
+/** Opens, reads and closes one database file; `label` names it in errors. */
+function readOpenDatabase(path: string, label: string): PackageEntry[] {
+  let db: Database.Database;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+  } catch (error) {
+    throw new HindsightError('unreadable', `cannot open ${label}: ${sqliteMessage(error)}`);
+  }
+  try {
+    const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'Packages'").get();
+    if (!table)
+      throw new HindsightError('unreadable', `${label} has no Packages table (not an rpm database)`);
+    const out: PackageEntry[] = [];
+    const rows = db.prepare('SELECT hnum, blob FROM Packages ORDER BY hnum');
+    // iterate, not all: a full Fedora database holds ~100 MB of headers.
+    for (const row of rows.iterate() as IterableIterator<{ hnum: unknown; blob: unknown }>) {
+      const where = `${label} package #${String(row.hnum)}`;
+      if (!Buffer.isBuffer(row.blob)) throw new HindsightError('unreadable', `${where} is not a header blob`);
+      const entry = headerToPackage(parseRpmHeaderBlob(row.blob, where));
+      if (entry) out.push(entry);
+    }
+    return sortPackages(out);
+  } catch (error) {
+    if (error instanceof HindsightError) throw error;
+    throw new HindsightError('unreadable', `cannot read ${label}: ${sqliteMessage(error)}`);
+  } finally {
+    db.close();
+  }
+}
+
+function withPrivateDir<T>(body: (dir: string) => T): T {
+  // mkdtemp makes the directory 0700, so the copy is private whatever its own mode.
+  const dir = mkdtempSync(join(tmpdir(), 'hindsight-rpmdb-'));
+  try {
+    return body(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function readPrefix(file: string, length: number): Buffer {
+  const buffer = Buffer.alloc(length);
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (error) {
+    throw new HindsightError(
+      'unreadable',
+      `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+    );
+  }
+  try {
+    let done = 0;
+    while (done < length) {
+      const n = readSync(fd, buffer, done, length - done, done);
+      if (n === 0) break;
+      done += n;
+    }
+    return buffer.subarray(0, done);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function checkMagic(header: Buffer, label: string): void {
+  if (header.length < SQLITE_HEADER || !header.subarray(0, SQLITE_MAGIC.length).equals(SQLITE_MAGIC)) {
+    throw new HindsightError('unreadable', `${label} is not an SQLite database`);
+  }
+}
+
+/** Bytes 18 and 19 of the header are the write and read format versions: 2 means WAL. */
+function isWalMode(header: Buffer): boolean {
+  return header[18] === 2 || header[19] === 2;
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw error;
+  }
+}
+
+function sqliteMessage(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n', 1)[0] ?? message;
+}

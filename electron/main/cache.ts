@@ -1,0 +1,173 @@
+import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import type BetterSqlite3 from 'better-sqlite3';
+import type { DeploymentNoteRecord, HistoryEntry } from '../../shared/ipc-contract.ts';
+import type { DeploymentNote } from '../../shared/schemas.ts';
+import type { AuditRecord, PackageDelta } from '../../shared/types.ts';
+
+/**
+ * The app's local cache in the user's data folder: package deltas keyed by the two commit checksums
+ * (commits never change, so entries never go stale), the user's notes on deployments, and the
+ * history of actions taken from this app. Schema changes are numbered migrations.
+ */
+
+const MIGRATIONS: string[] = [
+  `CREATE TABLE package_deltas (
+     from_checksum TEXT NOT NULL,
+     to_checksum TEXT NOT NULL,
+     delta TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     PRIMARY KEY (from_checksum, to_checksum)
+   );
+   CREATE TABLE notes (
+     checksum TEXT NOT NULL,
+     serial INTEGER NOT NULL,
+     note TEXT NOT NULL,
+     label TEXT,
+     updated_at TEXT NOT NULL,
+     PRIMARY KEY (checksum, serial)
+   );
+   CREATE TABLE history (
+     id TEXT PRIMARY KEY,
+     time TEXT NOT NULL,
+     operation TEXT NOT NULL,
+     params TEXT NOT NULL,
+     result TEXT NOT NULL,
+     detail TEXT NOT NULL,
+     uid INTEGER,
+     user TEXT
+   );
+   CREATE INDEX history_time ON history (time);`,
+];
+
+export class AppCache {
+  private readonly db: BetterSqlite3.Database;
+
+  constructor(file: string) {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    // Loaded lazily so CLI commands that never touch the cache do not pay for the native module.
+    const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.migrate();
+  }
+
+  get schemaVersion(): number {
+    return this.db.pragma('user_version', { simple: true }) as number;
+  }
+
+  private migrate(): void {
+    const current = this.schemaVersion;
+    for (let version = current; version < MIGRATIONS.length; version++) {
+      const step = this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[version] as string);
+        this.db.pragma(`user_version = ${version + 1}`);
+      });
+      step();
+    }
+  }
+
+  getDelta(from: string, to: string): PackageDelta | undefined {
+    const row = this.db
+      .prepare('SELECT delta FROM package_deltas WHERE from_checksum = ? AND to_checksum = ?')
+      .get(from, to) as { delta: string } | undefined;
+    return row ? (JSON.parse(row.delta) as PackageDelta) : undefined;
+  }
+
+  putDelta(delta: PackageDelta): void {
+    this.db
+      .prepare(
+        'INSERT OR REPLACE INTO package_deltas (from_checksum, to_checksum, delta, created_at) VALUES (?, ?, ?, ?)',
+      )
+      .run(delta.from.checksum, delta.to.checksum, JSON.stringify(delta), new Date().toISOString());
+  }
+
+  listNotes(): DeploymentNoteRecord[] {
+    const rows = this.db
+      .prepare('SELECT checksum, serial, note, label, updated_at FROM notes ORDER BY updated_at DESC')
+      .all() as {
+      checksum: string;
+      serial: number;
+      note: string;
+      label: string | null;
+      updated_at: string;
+    }[];
+    return rows.map((r) => ({
+      checksum: r.checksum,
+      serial: r.serial,
+      note: r.note,
+      label: r.label,
+      updatedAt: r.updated_at,
+    }));
+  }
+
+  setNote(note: DeploymentNote): DeploymentNoteRecord {
+    const updatedAt = new Date().toISOString();
+    if (!note.note && !note.label) {
+      this.db.prepare('DELETE FROM notes WHERE checksum = ? AND serial = ?').run(note.checksum, note.serial);
+    } else {
+      this.db
+        .prepare(
+          'INSERT OR REPLACE INTO notes (checksum, serial, note, label, updated_at) VALUES (?, ?, ?, ?, ?)',
+        )
+        .run(note.checksum, note.serial, note.note, note.label ?? null, updatedAt);
+    }
+    return {
+      checksum: note.checksum,
+      serial: note.serial,
+      note: note.note,
+      label: note.label ?? null,
+      updatedAt,
+    };
+  }
+
+  recordAction(record: AuditRecord): void {
+    this.db
+      .prepare(
+        'INSERT OR REPLACE INTO history (id, time, operation, params, result, detail, uid, user) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run(
+        record.id,
+        record.time,
+        record.operation,
+        JSON.stringify(record.params),
+        record.result,
+        record.detail,
+        record.uid,
+        record.user,
+      );
+  }
+
+  history(limit: number): HistoryEntry[] {
+    const rows = this.db.prepare('SELECT * FROM history ORDER BY time DESC LIMIT ?').all(limit) as {
+      id: string;
+      time: string;
+      operation: string;
+      params: string;
+      result: 'ok' | 'error';
+      detail: string;
+      uid: number | null;
+      user: string | null;
+    }[];
+    return rows.map((r) => ({
+      ...r,
+      params: JSON.parse(r.params) as Record<string, unknown>,
+      source: 'app' as const,
+    }));
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+/** Merges the helper's audit records with the app's own, newest first, one entry per id. */
+export function mergeHistory(helper: AuditRecord[], app: HistoryEntry[], limit: number): HistoryEntry[] {
+  const byId = new Map<string, HistoryEntry>();
+  for (const record of app) byId.set(record.id, record);
+  // The helper's root-owned record is the authority where both exist.
+  for (const record of helper) byId.set(record.id, { ...record, source: 'helper' });
+  return [...byId.values()].sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0)).slice(0, limit);
+}

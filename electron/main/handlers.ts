@@ -1,0 +1,169 @@
+import { HindsightError, toErrorPayload } from '../../shared/errors.ts';
+import type { HelperHello, HelperMethod, HelperParams, HelperResult } from '../../shared/helper-contract.ts';
+import {
+  type AppInfo,
+  type IpcChannel,
+  type IpcEnvelope,
+  type IpcEventName,
+  type IpcEvents,
+  type IpcRequest,
+  type IpcResponse,
+  ipcRequests,
+  isIpcChannel,
+} from '../../shared/ipc-contract.ts';
+import type { AuditRecord, ProgressEvent, StatusReport } from '../../shared/types.ts';
+import { resolveSnapshot } from '../core/ostree/selectors.ts';
+import { type AppCache, mergeHistory } from './cache.ts';
+
+/** What the handlers need from a running helper process. */
+export interface HelperPort {
+  readonly hello: HelperHello;
+  call<M extends HelperMethod>(
+    method: M,
+    params: HelperParams<M>,
+    onProgress?: (event: ProgressEvent) => void,
+  ): Promise<HelperResult<M>>;
+}
+
+export interface HandlerContext {
+  mode: AppInfo['mode'];
+  sysroot: string;
+  stateroot?: string;
+  demo: boolean;
+  cache: AppCache;
+  /** The reading helper (unprivileged unless unlocked). */
+  reader(): Promise<HelperPort>;
+  /** The managing helper (root: through pkexec on a desktop, directly when already root). */
+  manager(): Promise<HelperPort>;
+  /** Restarts the reading helper as root. */
+  unlock(): Promise<void>;
+  emit<E extends IpcEventName>(event: E, payload: IpcEvents[E]): void;
+}
+
+type Handlers = { [C in IpcChannel]: (request: IpcRequest<C>) => Promise<IpcResponse<C>> };
+
+/** The main-side handlers of every channel, shared by Electron's IPC and browser mode. */
+export function createHandlers(ctx: HandlerContext): Handlers {
+  const target = { sysroot: ctx.sysroot, ...(ctx.stateroot ? { os: ctx.stateroot } : {}) };
+  const read = async <M extends HelperMethod>(
+    method: M,
+    params: Omit<HelperParams<M>, 'sysroot' | 'os'>,
+  ): Promise<HelperResult<M>> =>
+    (await ctx.reader()).call(method, { ...target, ...params } as HelperParams<M>);
+
+  /** Runs a mutation in the managing helper, records it, tells every window to refetch. */
+  const mutate = async <M extends HelperMethod>(
+    method: M,
+    params: Omit<HelperParams<M>, 'sysroot' | 'os'>,
+  ): Promise<HelperResult<M>> => {
+    const started = new Date().toISOString();
+    const record = (result: AuditRecord['result'], detail: string): void =>
+      ctx.cache.recordAction({
+        id: `app-${started}-${method}-${Math.random().toString(36).slice(2, 8)}`,
+        time: started,
+        uid: process.getuid?.() ?? null,
+        user: process.env.USER ?? null,
+        operation: method,
+        params: params as Record<string, unknown>,
+        result,
+        detail,
+      });
+    try {
+      const helper = await ctx.manager();
+      const result = await helper.call(method, { ...target, ...params } as HelperParams<M>, (event) =>
+        ctx.emit('operation:progress', event),
+      );
+      const message = (result as { message?: string }).message ?? 'done';
+      record('ok', message);
+      return result;
+    } catch (error) {
+      record('error', toErrorPayload(error).message);
+      throw error;
+    } finally {
+      ctx.emit('sysroot:changed', { reason: method });
+    }
+  };
+
+  const info = async (): Promise<AppInfo> => {
+    const helper = await ctx.reader();
+    return {
+      mode: ctx.mode,
+      sysroot: ctx.sysroot,
+      demo: ctx.demo,
+      bootedSystem: ctx.sysroot === '/' && helper.hello.sysroot === '/',
+      privileged: helper.hello.privileged,
+      helper: helper.hello,
+    };
+  };
+
+  return {
+    'app:info': info,
+    'sysroot:status': () => read('status', {}),
+    'packages:delta': async (request) => {
+      const status: StatusReport = await read('status', {});
+      // Commits never change: a delta between two checksums is cached for good; indexes are refreshed.
+      const from = resolveSnapshot(status, request.from).ref;
+      const to = resolveSnapshot(status, request.to).ref;
+      const cached = ctx.cache.getDelta(from.checksum, to.checksum);
+      if (cached) return { ...cached, from: { ...cached.from, ...from }, to: { ...cached.to, ...to } };
+      const delta = await read('packageDelta', request);
+      ctx.cache.putDelta(delta);
+      return delta;
+    },
+    'etc:drift': (request) => read('etcDrift', request),
+    'etc:file': (request) => read('etcFile', request),
+    'etc:merge': (request) => read('etcMerge', request),
+    'rollback:preview': (request) => read('rollbackPreview', request),
+    'updates:check': () => read('upgradeCheck', {}),
+    'updates:stage': () => mutate('upgrade', {}),
+    'deployments:rollback': (request) => mutate('rollback', request),
+    'deployments:deploy': (request) => mutate('deploy', request),
+    'deployments:pin': (request) => mutate('pin', request),
+    'deployments:unpin': (request) => mutate('unpin', request),
+    'deployments:undeploy': (request) => mutate('undeploy', request),
+    'deployments:cancel': () => mutate('cancel', {}),
+    'etc:apply': (request) => mutate('etcApply', request),
+    'etc:undo': (request) => mutate('etcUndo', request),
+    'system:reboot': () => mutate('reboot', {}),
+    'notes:list': async () => ctx.cache.listNotes(),
+    'notes:set': async (request) => ctx.cache.setNote(request),
+    'history:list': async (request) => {
+      const limit = request.limit ?? 200;
+      const helperRecords = await read('history', { limit });
+      return mergeHistory(helperRecords, ctx.cache.history(limit), limit);
+    },
+    'helper:unlock': async () => {
+      await ctx.unlock();
+      ctx.emit('sysroot:changed', { reason: 'unlock' });
+      return info();
+    },
+  };
+}
+
+/** Validates a request from an untrusted side and answers an envelope; nothing thrown crosses. */
+export async function dispatch(
+  handlers: Handlers,
+  channel: unknown,
+  request: unknown,
+): Promise<IpcEnvelope<unknown>> {
+  try {
+    if (typeof channel !== 'string' || !isIpcChannel(channel)) {
+      throw new HindsightError(
+        'bad-request',
+        `unknown channel ${JSON.stringify(String(channel)).slice(0, 80)}`,
+      );
+    }
+    const parsed = ipcRequests[channel].safeParse(request ?? {});
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new HindsightError(
+        'bad-request',
+        `invalid ${channel} request: ${issue?.path.join('.') || 'value'} ${issue?.message ?? ''}`.trim(),
+      );
+    }
+    const handler = handlers[channel] as (r: unknown) => Promise<unknown>;
+    return { result: await handler(parsed.data) };
+  } catch (error) {
+    return { error: toErrorPayload(error) };
+  }
+}

@@ -1,0 +1,59 @@
+import { z } from 'zod';
+
+/** Input grammars shared by the helper, the main process and the renderer. */
+
+/** An index, a state keyword, a checksum prefix (with optional .serial) or an ostree ref; never an option. */
+export const selectorSchema = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(
+    /^(?:\d{1,4}|booted|default|pending|rollback|staged|[0-9a-f]{4,64}(?:\.\d{1,6})?|(?:[\w][\w.-]*:)?[\w][\w.-]*(?:\/[\w][\w.-]*)*)$/,
+    'not a deployment selector',
+  );
+
+/** A full commit checksum. */
+export const checksumSchema = z.string().regex(/^[0-9a-f]{64}$/, 'not a commit checksum');
+
+/** ostree's ref grammar, optionally `remote:ref`; a leading `-` could pose as an option, so it never matches. */
+export const refspecSchema = z
+  .string()
+  .max(255)
+  .regex(/^(?:[\w][\w.-]*:)?[\w][\w.-]*(?:\/[\w][\w.-]*)*$/, 'not an ostree ref');
+
+/** A path relative to /etc, as text, with the exact bytes in base64 when they are not UTF-8. */
+export const etcPathSchema = z
+  .object({
+    path: z.string().min(1).max(4096),
+    pathBase64: z
+      .string()
+      .max(8192)
+      .regex(/^[A-Za-z0-9+/]*={0,2}$/)
+      .optional(),
+  })
+  .strict();
+
+export const resolutionSchema = z
+  .object({
+    path: etcPathSchema,
+    take: z.enum(['merged', 'local', 'upstream', 'edited']),
+    /** The text to write when `take` is `edited`. */
+    text: z
+      .string()
+      .max(16 * 1024 * 1024)
+      .optional(),
+  })
+  .strict()
+  .refine((r) => r.take !== 'edited' || r.text !== undefined, 'edited text is missing');
+
+export const noteSchema = z
+  .object({
+    checksum: checksumSchema,
+    serial: z.number().int().min(0).max(1_000_000),
+    note: z.string().max(2000),
+    label: z.string().max(60).optional(),
+  })
+  .strict();
+
+export type Resolution = z.infer<typeof resolutionSchema>;
+export type DeploymentNote = z.infer<typeof noteSchema>;

@@ -1,0 +1,231 @@
+/** Plain data that crosses every boundary: engine → CLI JSON, helper → main, main → renderer. */
+
+export interface Deployment {
+  index: number;
+  stateroot: string;
+  checksum: string;
+  serial: number;
+  version: string | null;
+  /** ISO 8601, from the commit. */
+  timestamp: string | null;
+  subject: string | null;
+  /** The origin refspec (`remote:ref` or `ref`), null when the origin has none. */
+  origin: string | null;
+  kernel: string | null;
+  kargs: string[];
+  booted: boolean;
+  default: boolean;
+  pending: boolean;
+  rollback: boolean;
+  staged: boolean;
+  pinned: boolean;
+}
+
+export interface OstreeFeatures {
+  version: string;
+  setDefault: boolean;
+  statusJson: boolean;
+  stage: boolean;
+}
+
+export interface StatusReport {
+  sysroot: string;
+  stateroot: string;
+  /** True when this sysroot is the running system's (/ with /run/ostree-booted). */
+  bootedSystem: boolean;
+  deployments: Deployment[];
+}
+
+/** A snapshot named in a delta: a deployment, or a commit that is not deployed. */
+export interface SnapshotRef {
+  checksum: string;
+  version: string | null;
+  subject: string | null;
+  timestamp: string | null;
+  /** Deployment index when the snapshot is deployed, otherwise null. */
+  index: number | null;
+  serial: number | null;
+}
+
+export type PackageFormat = 'dpkg' | 'rpm';
+
+export interface PackageEntry {
+  name: string;
+  version: string;
+  arch: string;
+}
+
+export interface PackageChange {
+  name: string;
+  arch: string;
+  from: string;
+  to: string;
+}
+
+export interface FileCounts {
+  added: number;
+  removed: number;
+  modified: number;
+}
+
+export interface PackageDelta {
+  from: SnapshotRef & { packages: number };
+  to: SnapshotRef & { packages: number };
+  format: PackageFormat;
+  added: PackageEntry[];
+  removed: PackageEntry[];
+  upgraded: PackageChange[];
+  downgraded: PackageChange[];
+  files: FileCounts;
+}
+
+export type FileType = 'file' | 'directory' | 'symlink' | 'other';
+
+export interface FileMeta {
+  type: FileType;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  /** Symlink target, for symlinks. */
+  target?: string;
+}
+
+/** A path under /etc, relative to it. `pathBase64` holds the exact bytes when they are not valid UTF-8. */
+export interface EtcPath {
+  path: string;
+  pathBase64?: string;
+}
+
+export type EtcChangeKind = 'content' | 'mode' | 'owner' | 'symlink' | 'type';
+export type DriftStatus = 'added' | 'modified' | 'removed';
+
+/** One hunk of a unified line diff (the shape of jsdiff's structuredPatch). */
+export interface DiffHunk {
+  oldStart: number;
+  oldLines: number;
+  newStart: number;
+  newLines: number;
+  lines: string[];
+}
+
+/** Why a file's content is not shown as a line diff. */
+export type ContentKind = 'text' | 'binary' | 'large' | 'none';
+
+export interface EtcDriftEntry extends EtcPath {
+  status: DriftStatus;
+  changes: EtcChangeKind[];
+  base: FileMeta | null;
+  local: FileMeta | null;
+  content: ContentKind;
+  hunks?: DiffHunk[];
+}
+
+export interface EtcDriftReport {
+  deployment: Deployment;
+  entries: EtcDriftEntry[];
+}
+
+export type SideStatus = 'unchanged' | 'added' | 'modified' | 'removed' | 'absent';
+export type OstreeOutcome = 'kept-local' | 'took-upstream' | 'deleted' | 'unchanged' | 'refused';
+export type MergeResult = 'clean' | 'conflict' | 'not-text' | 'none';
+export type MergeFlag = 'upstream-hidden' | 'deleted-but-changed-upstream' | 'type-conflict';
+
+export interface ConflictHunk {
+  /** 1-based line in the merged text where the conflict marker block starts. */
+  line: number;
+  base: string[];
+  local: string[];
+  upstream: string[];
+}
+
+export interface EtcMergeFile extends EtcPath {
+  local: SideStatus;
+  upstream: SideStatus;
+  ostree: OstreeOutcome;
+  merge: MergeResult;
+  /** How the line-level merge was done: by line (diff3) or by account entry. */
+  strategy: 'lines' | 'entries' | 'none';
+  flags: MergeFlag[];
+  /** The merged text; with conflict markers when merge is `conflict`. */
+  merged?: string;
+  conflicts?: ConflictHunk[];
+}
+
+export interface EtcMergeReport {
+  source: Deployment;
+  target: SnapshotRef & { deployed: boolean; staged: boolean };
+  files: EtcMergeFile[];
+}
+
+export interface EtcLostEdit extends EtcPath {
+  /** How the current /etc differs from the rollback target's /etc at this path. */
+  change: 'content' | 'mode' | 'owner' | 'symlink' | 'type' | 'only-current' | 'only-target';
+}
+
+export interface RollbackPreview {
+  current: Deployment;
+  target: Deployment;
+  packages: PackageDelta;
+  etcLost: EtcLostEdit[];
+}
+
+/** The three sides of one /etc path, for a merge view; text is absent for binary, large or non-files. */
+export interface EtcFileSide {
+  meta: FileMeta | null;
+  content: ContentKind;
+  text?: string;
+}
+
+export interface EtcFileView extends EtcPath {
+  base: EtcFileSide;
+  local: EtcFileSide;
+  upstream?: EtcFileSide;
+  /** For drift: line diff of base → local. */
+  hunks?: DiffHunk[];
+  merge?: EtcMergeFile;
+}
+
+export interface UpgradeCheck {
+  origin: string;
+  current: SnapshotRef;
+  /** Null when the remote has nothing newer than what is deployed. */
+  available: (SnapshotRef & { delta: PackageDelta | null }) | null;
+  checkedAt: string;
+}
+
+export interface ProgressEvent {
+  operation: string;
+  phase: string;
+  /** 0..1 when known. */
+  fraction: number | null;
+  objectsDone?: number;
+  objectsTotal?: number;
+  bytes?: number;
+  message?: string;
+}
+
+export interface AuditRecord {
+  id: string;
+  time: string;
+  uid: number | null;
+  user: string | null;
+  operation: string;
+  params: Record<string, unknown>;
+  result: 'ok' | 'error';
+  detail: string;
+}
+
+export interface OperationResult {
+  operation: string;
+  message: string;
+  /** Status after the operation, as ostree now sees it. */
+  status: StatusReport;
+}
+
+export interface EtcApplyResult {
+  target: SnapshotRef;
+  written: EtcPath[];
+  /** Identifies the backup that `etc undo` restores. */
+  backupId: string;
+}
