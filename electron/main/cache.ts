@@ -47,7 +47,8 @@ export class AppCache {
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     // Loaded lazily so CLI commands that never touch the cache do not pay for the native module.
-    const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
+    const load = typeof require === 'function' ? require : createRequire(import.meta.url);
+    const Database = load('better-sqlite3') as typeof BetterSqlite3;
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');

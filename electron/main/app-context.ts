@@ -1,0 +1,94 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { IpcEventName, IpcEvents } from '../../shared/ipc-contract.ts';
+import { buildDemo, defaultDemoDir } from '../core/fixtures/demo.ts';
+import { AppCache } from './cache.ts';
+import { createHandlers, dispatch, type HandlerContext, type HelperPort } from './handlers.ts';
+
+/** A running helper the app owns: the handlers' port plus a way to stop it. */
+export interface OwnedHelper extends HelperPort {
+  close(): Promise<void>;
+}
+
+/** Starts a helper process; `privileged` asks for root (pkexec on a desktop, direct when already root). */
+export type HelperLauncher = (options: { sysroot: string; privileged: boolean }) => Promise<OwnedHelper>;
+
+export interface AppContextOptions {
+  mode: HandlerContext['mode'];
+  /** Explicit sysroot; default: / on a booted OSTree system, else the embedded demo. */
+  sysroot?: string;
+  stateroot?: string;
+  /** Folder for the cache database. */
+  dataDir: string;
+  launchHelper: HelperLauncher;
+  emit<E extends IpcEventName>(event: E, payload: IpcEvents[E]): void;
+  log?: (line: string) => void;
+}
+
+export interface AppContext {
+  sysroot: string;
+  demo: boolean;
+  dispatch(channel: unknown, request: unknown): ReturnType<typeof dispatch>;
+  dispose(): Promise<void>;
+}
+
+/** Which sysroot the app shows: the one asked for, the running system, or the demo it builds once. */
+export function chooseSysroot(
+  explicit: string | undefined,
+  log: (line: string) => void,
+): { sysroot: string; demo: boolean } {
+  if (explicit) return { sysroot: explicit, demo: false };
+  if (existsSync('/run/ostree-booted')) return { sysroot: '/', demo: false };
+  log(`This machine is not booted from OSTree: opening the demo sysroot in ${defaultDemoDir()}`);
+  return { sysroot: buildDemo(defaultDemoDir(), log).sysroot, demo: true };
+}
+
+export async function createAppContext(options: AppContextOptions): Promise<AppContext> {
+  const log = options.log ?? (() => {});
+  const { sysroot, demo } = chooseSysroot(options.sysroot, log);
+  const cache = new AppCache(join(options.dataDir, 'cache.sqlite'));
+  let reader: Promise<OwnedHelper> | null = null;
+  let manager: Promise<OwnedHelper> | null = null;
+  const isRoot = process.getuid?.() === 0;
+
+  /** A helper promise that is forgotten when it fails, so the next call tries again. */
+  const start = (
+    privileged: boolean,
+    assign: (p: Promise<OwnedHelper> | null) => void,
+  ): Promise<OwnedHelper> => {
+    const started = options.launchHelper({ sysroot, privileged });
+    started.catch(() => assign(null));
+    assign(started);
+    return started;
+  };
+
+  const ctx: HandlerContext = {
+    mode: options.mode,
+    sysroot,
+    stateroot: options.stateroot,
+    demo,
+    cache,
+    reader: () => reader ?? start(isRoot, (p) => (reader = p)),
+    // When already root (tests, CI, a root session) one helper reads and manages.
+    manager: () => (isRoot ? ctx.reader() : (manager ?? start(true, (p) => (manager = p)))),
+    async unlock() {
+      if ((await ctx.reader()).hello.privileged) return;
+      const old = reader;
+      const next = start(true, (p) => (reader = p));
+      await next;
+      await (await old)?.close();
+    },
+    emit: options.emit,
+  };
+  const handlers = createHandlers(ctx);
+  return {
+    sysroot,
+    demo,
+    dispatch: (channel, request) => dispatch(handlers, channel, request),
+    async dispose() {
+      const helpers = await Promise.allSettled([reader, manager].filter(Boolean) as Promise<OwnedHelper>[]);
+      await Promise.all(helpers.map((h) => (h.status === 'fulfilled' ? h.value.close() : undefined)));
+      cache.close();
+    },
+  };
+}
