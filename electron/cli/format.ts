@@ -1,12 +1,17 @@
 import type {
+  AuditRecord,
   Deployment,
+  EtcApplyResult,
   EtcDriftReport,
   EtcMergeReport,
   EtcPath,
+  OperationResult,
   PackageDelta,
+  ProgressEvent,
   RollbackPreview,
   SnapshotRef,
   StatusReport,
+  UpgradeCheck,
 } from '../../shared/types.ts';
 
 /** Human output: aligned columns, nvd-like package deltas, names quoted when they hold odd bytes. */
@@ -89,7 +94,7 @@ function describeSnapshot(s: SnapshotRef): string {
   return `${where}: ${s.version ?? 'no version'} (${s.checksum.slice(0, 10)}, ${shortDate(s.timestamp)})`;
 }
 
-export function formatPackageDelta(delta: PackageDelta): string {
+export function formatPackageDelta(delta: PackageDelta, options: { files?: boolean } = {}): string {
   const lines = [`<<< ${describeSnapshot(delta.from)}`, `>>> ${describeSnapshot(delta.to)}`];
   const changes = [
     ...delta.upgraded.map((c) => ({ ...c, mark: 'U' })),
@@ -114,7 +119,10 @@ export function formatPackageDelta(delta: PackageDelta): string {
   lines.push(
     '',
     `Packages: ${delta.from.packages} -> ${delta.to.packages} (${delta.upgraded.length} upgraded, ${delta.downgraded.length} downgraded, ` +
-      `${delta.added.length} added, ${delta.removed.length} removed). Files: ${files.added} added, ${files.removed} removed, ${files.modified} modified.`,
+      `${delta.added.length} added, ${delta.removed.length} removed).` +
+      (options.files === false
+        ? ''
+        : ` Files: ${files.added} added, ${files.removed} removed, ${files.modified} modified.`),
   );
   return `${lines.join('\n')}\n`;
 }
@@ -198,4 +206,68 @@ export function formatRollbackPreview(preview: RollbackPreview): string {
     );
   } else lines.push(`Deployment ${preview.target.index} has every /etc edit made since.`);
   return `${lines.join('\n')}\n`;
+}
+
+/** The result of a change: what happened in one line, then the deployments as ostree now lists them. */
+export function formatOperation(result: OperationResult): string {
+  return `${result.message}\n\n${formatStatus(result.status)}`;
+}
+
+export function formatUpgradeCheck(check: UpgradeCheck): string {
+  const current = `${check.current.version ?? '-'} (${check.current.checksum.slice(0, 10)})`;
+  if (!check.available) {
+    return `Up to date: ${check.origin} offers nothing newer than ${current} (checked ${shortDate(check.checkedAt)} UTC).\n`;
+  }
+  const a = check.available;
+  const lines = [
+    `Available from ${check.origin}: ${a.version ?? 'no version'} (${a.checksum.slice(0, 10)}, ${shortDate(a.timestamp)}), running ${current}.`,
+  ];
+  if (a.subject) lines.push(`  ${a.subject}`);
+  lines.push('');
+  // The tree is not pulled for a check, so whole-tree file counts are unknown until the upgrade.
+  if (a.delta) lines.push(formatPackageDelta(a.delta, { files: false }).trimEnd());
+  else lines.push('The new image has no package database Hindsight can read.');
+  return `${lines.join('\n')}\n`;
+}
+
+export function formatEtcApply(result: EtcApplyResult, verb: 'Wrote' | 'Restored'): string {
+  const where = `deployment ${result.target.index ?? '?'} (${result.target.version ?? result.target.checksum.slice(0, 10)})`;
+  const lines = [
+    `${verb} ${result.written.length} path${result.written.length === 1 ? '' : 's'} in /etc of ${where}:`,
+  ];
+  for (const p of result.written) lines.push(`  ${showPath(p)}`);
+  lines.push(
+    verb === 'Wrote'
+      ? `Backup ${result.backupId}; undo with: hindsight etc undo ${result.backupId}`
+      : `Backup ${result.backupId} is undone.`,
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+export function formatHistory(records: AuditRecord[]): string {
+  if (!records.length) return 'No changes recorded yet.\n';
+  const rows = [['TIME', 'USER', 'OPERATION', 'RESULT', 'DETAIL']];
+  for (const r of records) {
+    rows.push([
+      shortDate(r.time),
+      r.user ?? (r.uid === null ? '-' : String(r.uid)),
+      r.operation,
+      r.result,
+      r.detail.replace(/\s+/g, ' '),
+    ]);
+  }
+  return `${table(rows)}\n`;
+}
+
+const MiB = 1024 * 1024;
+
+/** One progress line: phase, objects and bytes when known, percentage. */
+export function formatProgress(event: ProgressEvent): string {
+  const parts = [event.phase];
+  if (event.objectsTotal) parts.push(`${event.objectsDone ?? 0}/${event.objectsTotal} objects`);
+  if (event.bytes) parts.push(`${(event.bytes / MiB).toFixed(1)} MiB`);
+  if (event.fraction !== null && event.fraction !== undefined)
+    parts.push(`${Math.round(event.fraction * 100)}%`);
+  else if (event.message) parts.push(event.message);
+  return `${parts.join(', ')}\n`;
 }

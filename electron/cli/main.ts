@@ -1,21 +1,30 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { HindsightError, toErrorPayload } from '../../shared/errors.ts';
-import { etcDrift } from '../core/etc/etc-drift.ts';
-import { etcMerge } from '../core/etc/etc-merge.ts';
-import { buildDemo, defaultDemoDir } from '../core/fixtures/demo.ts';
+import type { HelperMethod, HelperParams, HelperResult } from '../../shared/helper-contract.ts';
+import type { Resolution } from '../../shared/schemas.ts';
+import type { ProgressEvent } from '../../shared/types.ts';
 import { readStatus } from '../core/ostree/sysroot.ts';
-import { packageDelta } from '../core/packages/package-delta.ts';
-import { rollbackPreview } from '../core/rollback-preview.ts';
+import type { HelperClient } from '../helper/helper-client.ts';
 import {
   formatDrift,
+  formatEtcApply,
+  formatHistory,
   formatMerge,
+  formatOperation,
   formatPackageDelta,
+  formatProgress,
   formatRollbackPreview,
   formatStatus,
+  formatUpgradeCheck,
 } from './format.ts';
 
-const USAGE = `Usage: hindsight COMMAND [ARGS] [--sysroot DIR] [--os NAME] [--json]
+// Commands load their engine parts when they run (await import): a command pays only for what it
+// uses, so `status` never evaluates zod, the diff libraries, better-sqlite3 or the demo's fixtures.
+
+const usage = (
+  demoDir: string,
+): string => `Usage: hindsight COMMAND [ARGS] [--sysroot DIR] [--os NAME] [--json]
 
 Commands:
   status                         deployments and their states
@@ -24,7 +33,23 @@ Commands:
                                  /etc changes of a deployment against its image's defaults
   etc merge SOURCE TARGET        what happens to SOURCE's /etc edits on the way to TARGET
   rollback-preview [TARGET]      what rolling back to TARGET (default: rollback) changes
-  demo [DIR]                     build a real demo sysroot (default: ${defaultDemoDir()})
+  demo [DIR]                     build a real demo sysroot (default: ${demoDir})
+  serve [--port N]               browser mode: serve the app on 127.0.0.1, print its URL with a token
+  start                          the desktop app (browser mode when the Electron binary is missing)
+
+Changes (through the privileged helper; as root, or through pkexec):
+  rollback [--to DEPLOYMENT]     boot DEPLOYMENT next (default: the rollback one); run again to undo
+  upgrade [--check]              check the origin's remote, show version and package delta,
+                                 then pull and deploy it for the next boot (--check: only look)
+  deploy COMMIT|VERSION          deploy a commit from the repository's history as a new deployment
+  pin DEPLOYMENT | unpin DEPLOYMENT
+  undeploy DEPLOYMENT            remove a deployment (never the running one)
+  cancel                         drop the staged (or new, not yet booted) deployment
+  etc apply SOURCE TARGET (--path P --take merged|local|upstream)... | --resolutions FILE.json
+            [--allow-booted]     write resolved /etc paths into TARGET's /etc (with a backup)
+  etc undo [BACKUP]              put back what the last (or that) etc apply replaced
+  reboot                         reboot a running OSTree system into its next deployment
+  history [--limit N]            the changes made through Hindsight (the helper's audit log)
 
 Selectors: an index (0), booted, default, pending, rollback, staged, a commit checksum or
 prefix, or a ref. --sysroot defaults to / on a booted OSTree system.`;
@@ -40,7 +65,65 @@ const OPTIONS = {
   json: { type: 'boolean', default: false },
   diff: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
+  to: { type: 'string' },
+  check: { type: 'boolean', default: false },
+  path: { type: 'string', multiple: true },
+  take: { type: 'string', multiple: true },
+  resolutions: { type: 'string' },
+  'allow-booted': { type: 'boolean', default: false },
+  limit: { type: 'string' },
+  port: { type: 'string' },
 } as const;
+
+const TAKES = ['merged', 'local', 'upstream'] as const;
+
+/** `--path P --take X` pairs, or a JSON file of resolutions (the only way to give edited text). */
+async function readResolutions(
+  paths: string[],
+  takes: string[],
+  file: string | undefined,
+): Promise<Resolution[]> {
+  if (file !== undefined) {
+    if (paths.length || takes.length) throw usageError('give --resolutions or --path/--take, not both');
+    let value: unknown;
+    try {
+      value = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (error) {
+      throw new HindsightError(
+        'bad-request',
+        `cannot read resolutions from ${file}: ${(error as Error).message.split('\n')[0]}`,
+      );
+    }
+    const list = Array.isArray(value) ? value : (value as { resolutions?: unknown } | null)?.resolutions;
+    const [{ z }, { resolutionSchema }] = await Promise.all([
+      import('zod'),
+      import('../../shared/schemas.ts'),
+    ]);
+    const parsed = z.array(resolutionSchema).min(1).safeParse(list);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new HindsightError(
+        'bad-request',
+        `${file}: ${issue?.path.join('.') || 'value'}: ${issue?.message ?? 'not a list of resolutions'} (expected [{"path":{"path":"passwd"},"take":"merged"}, ...])`,
+      );
+    }
+    return parsed.data;
+  }
+  if (!paths.length)
+    throw usageError(
+      'etc apply needs --path P --take merged|local|upstream (repeatable) or --resolutions FILE',
+    );
+  if (paths.length !== takes.length) throw usageError('give one --take for each --path');
+  return paths.map((path, i) => {
+    const take = takes[i] as string;
+    if (!(TAKES as readonly string[]).includes(take)) {
+      throw usageError(
+        `--take is merged, local or upstream, not "${take}" (edited text goes in a --resolutions file)`,
+      );
+    }
+    return { path: { path }, take: take as (typeof TAKES)[number] };
+  });
+}
 
 function usageError(message: string): HindsightError {
   return new HindsightError('bad-request', `${message} (see hindsight --help)`);
@@ -73,12 +156,51 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     json = values.json;
     const [command, ...rest] = positionals;
     if (values.help || !command) {
-      io.out(`${USAGE}\n`);
+      const { defaultDemoDir } = await import('../core/fixtures/demo.ts');
+      io.out(`${usage(defaultDemoDir())}\n`);
       return command || values.help ? 0 : 2;
     }
     const emit = (data: unknown, human: string): void =>
       io.out(json ? `${JSON.stringify(data, null, 2)}\n` : human);
     const status = () => readStatus({ sysroot: sysrootFrom(values.sysroot), stateroot: values.os });
+    const target = { ...(values.os ? { os: values.os } : {}) };
+    let lastProgress = '';
+    const progress = (event: ProgressEvent): void => {
+      if (json) return;
+      const line = formatProgress(event);
+      if (line !== lastProgress) io.err(`  ${line}`);
+      lastProgress = line;
+    };
+    /**
+     * The changes go through the helper process, the same code and the same checks the app uses:
+     * spawned directly when this CLI runs as root, through pkexec (which asks here) otherwise.
+     */
+    const withHelper = async <T>(
+      privileged: boolean,
+      use: (helper: HelperClient) => Promise<T>,
+    ): Promise<T> => {
+      const { spawnHelper } = await import('../helper/helper-client.ts');
+      const helper = await spawnHelper({
+        sysroot: sysrootFrom(values.sysroot),
+        ...(values.os ? { os: values.os } : {}),
+        mode: privileged ? 'manage' : 'read',
+        privileged,
+        interactiveAuth: true,
+        onStderr: (text) => io.err(text),
+      });
+      try {
+        return await use(helper);
+      } finally {
+        await helper.close();
+      }
+    };
+    const change = async <M extends HelperMethod>(
+      method: M,
+      params: Omit<HelperParams<M>, 'sysroot' | 'os'>,
+    ): Promise<HelperResult<M>> =>
+      withHelper(true, (helper) =>
+        helper.call(method, { ...target, ...params } as HelperParams<M>, progress),
+      );
 
     switch (command) {
       case 'status': {
@@ -90,41 +212,145 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       case 'packages': {
         if (rest[0] !== 'diff') throw usageError('usage: hindsight packages diff FROM TO');
         want(rest, 3, 3, 'packages diff FROM TO');
+        const { packageDelta } = await import('../core/packages/package-delta.ts');
         const delta = await packageDelta(await status(), rest[1] as string, rest[2] as string);
         emit(delta, formatPackageDelta(delta));
         return 0;
       }
+      case 'rollback': {
+        want(rest, 0, 0, 'rollback [--to DEPLOYMENT]');
+        const result = await change('rollback', values.to !== undefined ? { to: values.to } : {});
+        emit(result, formatOperation(result));
+        return 0;
+      }
+      case 'upgrade': {
+        want(rest, 0, 0, 'upgrade [--check]');
+        if (values.check) {
+          const check = await withHelper(true, (helper) =>
+            helper.call('upgradeCheck', { ...target }, progress),
+          );
+          emit(check, formatUpgradeCheck(check));
+          return 0;
+        }
+        const outcome = await withHelper(true, async (helper) => {
+          const check = await helper.call('upgradeCheck', { ...target }, progress);
+          if (!json) io.out(formatUpgradeCheck(check));
+          if (!check.available) return { check, result: null };
+          if (!json) io.out('\n');
+          const result = await helper.call(
+            'upgrade',
+            { ...target, commit: check.available.checksum },
+            progress,
+          );
+          return { check, result };
+        });
+        if (json) io.out(`${JSON.stringify(outcome, null, 2)}\n`);
+        else if (outcome.result) io.out(formatOperation(outcome.result));
+        return 0;
+      }
+      case 'deploy': {
+        want(rest, 1, 1, 'deploy COMMIT|VERSION');
+        const result = await change('deploy', { commit: rest[0] as string });
+        emit(result, formatOperation(result));
+        return 0;
+      }
+      case 'pin':
+      case 'unpin':
+      case 'undeploy': {
+        want(rest, 1, 1, `${command} DEPLOYMENT`);
+        const result = await change(command, { deployment: rest[0] as string });
+        emit(result, formatOperation(result));
+        return 0;
+      }
+      case 'cancel': {
+        want(rest, 0, 0, 'cancel');
+        const result = await change('cancel', {});
+        emit(result, formatOperation(result));
+        return 0;
+      }
+      case 'reboot': {
+        want(rest, 0, 0, 'reboot');
+        const result = await change('reboot', {});
+        emit(result, `${result.message}\n`);
+        return 0;
+      }
+      case 'history': {
+        want(rest, 0, 0, 'history [--limit N]');
+        const limit = values.limit === undefined ? undefined : Number(values.limit);
+        if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= 10_000)) {
+          throw usageError('--limit is a number from 1 to 10000');
+        }
+        const records = await withHelper(false, (helper) =>
+          helper.call('history', { ...target, ...(limit !== undefined ? { limit } : {}) }),
+        );
+        emit(records, formatHistory(records));
+        return 0;
+      }
       case 'etc': {
         const [sub, ...args] = rest;
+        if (sub === 'apply') {
+          want(args, 2, 2, 'etc apply SOURCE TARGET (--path P --take X)... | --resolutions FILE');
+          const resolutions = await readResolutions(values.path ?? [], values.take ?? [], values.resolutions);
+          const result = await change('etcApply', {
+            source: args[0] as string,
+            target: args[1] as string,
+            resolutions,
+            ...(values['allow-booted'] ? { allowBooted: true } : {}),
+          });
+          emit(result, formatEtcApply(result, 'Wrote'));
+          return 0;
+        }
+        if (sub === 'undo') {
+          want(args, 0, 1, 'etc undo [BACKUP]');
+          const result = await change('etcUndo', args[0] !== undefined ? { backupId: args[0] } : {});
+          emit(result, formatEtcApply(result, 'Restored'));
+          return 0;
+        }
         if (sub === 'drift') {
           want(args, 0, 1, 'etc drift [DEPLOYMENT]');
           const report = await status();
           const selector = args[0] ?? (report.deployments.some((d) => d.booted) ? 'booted' : 'default');
+          const { etcDrift } = await import('../core/etc/etc-drift.ts');
           const drift = etcDrift(report, selector, { diffs: values.diff });
           emit(drift, formatDrift(drift));
           return 0;
         }
         if (sub === 'merge') {
           want(args, 2, 2, 'etc merge SOURCE TARGET');
+          const { etcMerge } = await import('../core/etc/etc-merge.ts');
           const merge = await etcMerge(await status(), args[0] as string, args[1] as string);
           emit(merge, formatMerge(merge));
           return 0;
         }
-        throw usageError('usage: hindsight etc drift|merge ...');
+        throw usageError('usage: hindsight etc drift|merge|apply|undo ...');
       }
       case 'rollback-preview': {
         want(rest, 0, 1, 'rollback-preview [TARGET]');
+        const { rollbackPreview } = await import('../core/rollback-preview.ts');
         const preview = await rollbackPreview(await status(), rest[0] ?? 'rollback');
         emit(preview, formatRollbackPreview(preview));
         return 0;
       }
       case 'demo': {
         want(rest, 0, 1, 'demo [DIR]');
+        const { buildDemo, defaultDemoDir } = await import('../core/fixtures/demo.ts');
         const demo = buildDemo(rest[0] ?? defaultDemoDir(), (line) => {
           if (!json) io.err(`${line}\n`);
         });
         emit(demo, `Demo sysroot ready: ${demo.sysroot}\nTry: hindsight status --sysroot ${demo.sysroot}\n`);
         return 0;
+      }
+      case 'serve':
+      case 'start': {
+        want(rest, 0, 0, command);
+        const port = values.port === undefined ? undefined : Number(values.port);
+        if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) {
+          throw usageError(`--port must be a port number, not "${values.port}"`);
+        }
+        // Loaded only here: the app side pulls in the HTTP server, the cache and Electron's launcher.
+        const options = { sysroot: values.sysroot, stateroot: values.os, port, out: io.out, err: io.err };
+        if (command === 'serve') return (await import('../main/serve.ts')).runServe(options);
+        return (await import('../main/launch-electron.ts')).runStart(options);
       }
       default:
         throw usageError(`unknown command "${command}"`);

@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { HindsightError } from '../../shared/errors.ts';
 
@@ -106,6 +106,34 @@ export function run(program: string, args: readonly string[], options: RunOption
     });
     if (options.input !== undefined) child.stdin.end(options.input);
     else child.stdin.end();
+  });
+}
+
+export interface StartOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Own process group, so a supervisor can tell when the program and everything it started are gone. */
+  detached?: boolean;
+}
+
+/**
+ * Starts a long-running program (absolute path, argument array, no shell) and hands back its pipes:
+ * for a process that talks while it runs (the helper, a pull printing progress, a lock holder).
+ * The caller owns its lifetime.
+ */
+export function startProgram(
+  program: string,
+  args: readonly string[],
+  options: StartOptions = {},
+): ChildProcessWithoutNullStreams {
+  if (!program.startsWith('/'))
+    throw new HindsightError('internal', `program must be an absolute path: ${program}`);
+  return spawn(program, args, {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    shell: false,
+    detached: options.detached ?? false,
   });
 }
 

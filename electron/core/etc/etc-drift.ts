@@ -13,13 +13,15 @@ import { deploymentPath } from '../ostree/sysroot.ts';
 import {
   absolute,
   compareBytes,
+  contentKind,
   encodeEtcPath,
   joinPath,
-  listDir,
+  listDirOf,
   lstatNode,
   type NodeInfo,
   readText,
-  sameBytes,
+  sameFileBytes,
+  type TextRead,
 } from './etc-tree.ts';
 
 export interface DriftOptions {
@@ -55,56 +57,112 @@ export function nodeChanges(
   if (base.type === 'symlink') {
     if (!(base.targetBytes as Buffer).equals(local.targetBytes as Buffer)) changes.push('symlink');
   } else if (base.type === 'file') {
-    const same =
-      base.size === local.size &&
-      ((base.dev === local.dev && base.ino === local.ino) || sameBytes(basePath, localPath, base.size));
-    if (!same) changes.push('content');
+    // Size first, then the inode, and only then the bytes (remembered while both files stay as they are).
+    if (!sameFileBytes(basePath, base, localPath, local)) changes.push('content');
   }
   if (base.mode !== local.mode && base.type !== 'symlink') changes.push('mode');
   if (base.uid !== local.uid || base.gid !== local.gid) changes.push('owner');
   return changes;
 }
 
+/** One base directory as a scan saw it: names in byte order, and each name's lstat once taken. */
+interface BaseListing {
+  names: Buffer[];
+  /** By name index; undefined until taken. */
+  nodes: (NodeInfo | null | undefined)[];
+}
+
+/**
+ * What one scan learnt about the base tree, to share with the next scan of the same base (the
+ * three-way analysis scans base against local, then base against upstream, and reads base once).
+ */
+export interface BaseTreeMemo {
+  dirs: Map<string, BaseListing>;
+}
+
+export function newBaseTreeMemo(): BaseTreeMemo {
+  return { dirs: new Map() };
+}
+
 /**
  * Walks a base tree and a local tree once, side by side, and lists what differs: new directories with
  * everything under them, removed directories once, type changes without descending (as config-diff does).
  */
-export function scanDrift(baseRoot: string, localRoot: string): RawDrift[] {
+export function scanDrift(baseRoot: string, localRoot: string, memo?: BaseTreeMemo): RawDrift[] {
   const out: RawDrift[] = [];
+  const baseHead = Buffer.from(baseRoot);
+  const localHead = Buffer.from(localRoot);
+  const baseListing = (rel: Buffer, node: NodeInfo | null): BaseListing => {
+    const read = (): BaseListing => ({
+      names: listDirOf(absolute(baseHead, rel), node).sort(compareBytes),
+      nodes: [],
+    });
+    if (!memo) return read();
+    const key = rel.toString('latin1');
+    let listing = memo.dirs.get(key);
+    if (!listing) {
+      listing = read();
+      memo.dirs.set(key, listing);
+    }
+    return listing;
+  };
   const addTree = (rel: Buffer, node: NodeInfo): void => {
     out.push({ rel, status: 'added', changes: [], base: null, local: node });
     if (node.type !== 'directory') return;
-    for (const name of listDir(absolute(localRoot, rel)).sort(compareBytes)) {
+    for (const name of listDirOf(absolute(localHead, rel), node).sort(compareBytes)) {
       const child = joinPath(rel, name);
-      const childNode = lstatNode(absolute(localRoot, child));
+      const childNode = lstatNode(absolute(localHead, child));
       if (childNode) addTree(child, childNode);
     }
   };
-  const walk = (rel: Buffer): void => {
-    const baseNames = listDir(absolute(baseRoot, rel));
-    const localNames = listDir(absolute(localRoot, rel));
-    const seen = new Set(baseNames.map((n) => n.toString('latin1')));
-    const names = [...baseNames, ...localNames.filter((n) => !seen.has(n.toString('latin1')))].sort(
-      compareBytes,
-    );
-    for (const name of names) {
-      const child = joinPath(rel, name);
-      const basePath = absolute(baseRoot, child);
-      const localPath = absolute(localRoot, child);
-      const base = lstatNode(basePath);
-      const local = lstatNode(localPath);
-      if (base && !local) {
-        out.push({ rel: child, status: 'removed', changes: [], base, local: null });
-      } else if (!base && local) {
-        addTree(child, local);
-      } else if (base && local) {
-        const changes = nodeChanges(basePath, base, localPath, local);
-        if (changes.length) out.push({ rel: child, status: 'modified', changes, base, local });
-        if (base.type === 'directory' && local.type === 'directory') walk(child);
+  /** One name of a directory: `at` is its index in the base listing (-1: not in base). */
+  const visit = (child: Buffer, listing: BaseListing, at: number, inLocal: boolean): void => {
+    const basePath = absolute(baseHead, child);
+    const localPath = absolute(localHead, child);
+    // A name missing from a listing is missing from that tree: no lstat needed to learn it.
+    let base: NodeInfo | null = null;
+    if (at >= 0) {
+      const known = listing.nodes[at];
+      base = known === undefined ? lstatNode(basePath) : known;
+      listing.nodes[at] = base;
+    }
+    const local = inLocal ? lstatNode(localPath) : null;
+    if (base && !local) {
+      out.push({ rel: child, status: 'removed', changes: [], base, local: null });
+    } else if (!base && local) {
+      addTree(child, local);
+    } else if (base && local) {
+      const changes = nodeChanges(basePath, base, localPath, local);
+      if (changes.length) out.push({ rel: child, status: 'modified', changes, base, local });
+      if (base.type === 'directory' && local.type === 'directory') walk(child, base, local);
+    }
+  };
+  /** Both directories' lstat, when known, lets an unchanged directory be listed from memory. */
+  const walk = (rel: Buffer, baseDirNode: NodeInfo | null, localDirNode: NodeInfo | null): void => {
+    // Both listings in byte order, merged: every name once, in order, knowing which side has it.
+    const listing = baseListing(rel, baseDirNode);
+    const baseNames = listing.names;
+    const localNames = listDirOf(absolute(localHead, rel), localDirNode).sort(compareBytes);
+    let i = 0;
+    let j = 0;
+    while (i < baseNames.length || j < localNames.length) {
+      const b = baseNames[i];
+      const l = localNames[j];
+      const order = b === undefined ? 1 : l === undefined ? -1 : compareBytes(b, l);
+      if (order === 0) {
+        visit(joinPath(rel, b as Buffer), listing, i, true);
+        i++;
+        j++;
+      } else if (order < 0) {
+        visit(joinPath(rel, b as Buffer), listing, i, false);
+        i++;
+      } else {
+        visit(joinPath(rel, l as Buffer), listing, -1, true);
+        j++;
       }
     }
   };
-  walk(Buffer.alloc(0));
+  walk(Buffer.alloc(0), null, null);
   return out;
 }
 
@@ -125,12 +183,14 @@ export function toDriftEntry(
   const contentChanged = raw.status !== 'modified' || raw.changes.includes('content');
   const isFile = raw.base?.type === 'file' || raw.local?.type === 'file';
   if (!isFile || !contentChanged) return entry;
-  const before =
-    raw.base?.type === 'file' ? readText(absolute(baseRoot, raw.rel), raw.base) : { kind: 'none' as const };
-  const after =
-    raw.local?.type === 'file'
-      ? readText(absolute(localRoot, raw.rel), raw.local)
-      : { kind: 'none' as const };
+  // Without diffs only the kind of content matters, which is remembered per file state.
+  const read = options.diffs
+    ? readText
+    : (path: Buffer, node: NodeInfo) => ({ kind: contentKind(path, node) });
+  const before: TextRead =
+    raw.base?.type === 'file' ? read(absolute(baseRoot, raw.rel), raw.base) : { kind: 'none' };
+  const after: TextRead =
+    raw.local?.type === 'file' ? read(absolute(localRoot, raw.rel), raw.local) : { kind: 'none' };
   const kinds = [before.kind, after.kind];
   entry.content = kinds.includes('large') ? 'large' : kinds.includes('binary') ? 'binary' : 'text';
   if (options.diffs && entry.content === 'text') entry.hunks = lineHunks(before.text ?? '', after.text ?? '');

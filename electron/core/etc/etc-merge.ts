@@ -13,7 +13,7 @@ import { ostree } from '../ostree/ostree-cli.ts';
 import { resolveDeployment, resolveSnapshot, type SnapshotTarget } from '../ostree/selectors.ts';
 import { repoPath } from '../ostree/sysroot.ts';
 import { isAccountDatabase, mergeAccountDatabase } from './account-merge.ts';
-import { etcRoots, nodeChanges, scanDrift } from './etc-drift.ts';
+import { etcRoots, newBaseTreeMemo, nodeChanges, scanDrift } from './etc-drift.ts';
 import { absolute, compareBytes, encodeEtcPath, lstatNode, type NodeInfo, readText } from './etc-tree.ts';
 import { mergeLines, type TextMerge } from './line-merge.ts';
 
@@ -67,15 +67,24 @@ function textMerge(
 /** The three-way analysis of every path that either side changed. */
 export function analyzeMerge(roots: MergeRoots): EtcMergeFile[] {
   const paths = new Map<string, Buffer>();
-  for (const raw of [...scanDrift(roots.base, roots.local), ...scanDrift(roots.base, roots.upstream)]) {
-    paths.set(raw.rel.toString('latin1'), raw.rel);
+  // One read of the base tree serves both scans, and the scans' lstat of base serves below.
+  const memo = newBaseTreeMemo();
+  const baseNodes = new Map<string, NodeInfo | null>();
+  for (const raw of [
+    ...scanDrift(roots.base, roots.local, memo),
+    ...scanDrift(roots.base, roots.upstream, memo),
+  ]) {
+    const key = raw.rel.toString('latin1');
+    paths.set(key, raw.rel);
+    baseNodes.set(key, raw.base);
   }
   const files: EtcMergeFile[] = [];
   for (const rel of [...paths.values()].sort(compareBytes)) {
     const bPath = absolute(roots.base, rel);
     const lPath = absolute(roots.local, rel);
     const uPath = absolute(roots.upstream, rel);
-    const b = lstatNode(bPath);
+    const known = baseNodes.get(rel.toString('latin1'));
+    const b = known === undefined ? lstatNode(bPath) : known;
     const l = lstatNode(lPath);
     const u = lstatNode(uPath);
     const local = sideStatus(b, l, bPath, lPath);

@@ -10,9 +10,49 @@ import type { ContentKind, EtcPath, FileMeta, FileType } from '../../../shared/t
 export interface NodeInfo extends FileMeta {
   dev: number;
   ino: number;
+  /** Change and modification times (ms, sub-ms precision): with dev, ino and size they identify a file's state. */
+  ctimeMs: number;
+  mtimeMs: number;
   /** Raw symlink target bytes. */
   targetBytes?: Buffer;
 }
+
+/**
+ * What this module remembers (byte comparisons, directory listings, symlink targets) is keyed by a
+ * node's state: device, inode, size, mtime and ctime. Any change to a file's bytes, a directory's
+ * entries or a symlink (always a new inode) gives it a new ctime, which userspace cannot set back.
+ * As in git's index, a node whose times are within RACY_MS of the read is not remembered, since a
+ * change in the same clock tick would leave its times as they were.
+ */
+const RACY_MS = 2000;
+const MEMORY_LIMIT = 100_000;
+
+/** Just the fields that identify a node's state: what is remembered, kept small. */
+interface NodeState {
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+}
+
+const stateOf = (n: NodeInfo): NodeState => ({
+  dev: n.dev,
+  ino: n.ino,
+  size: n.size,
+  mtimeMs: n.mtimeMs,
+  ctimeMs: n.ctimeMs,
+});
+
+const sameState = (x: NodeState, y: NodeInfo): boolean =>
+  x.ino === y.ino &&
+  x.dev === y.dev &&
+  x.size === y.size &&
+  x.ctimeMs === y.ctimeMs &&
+  x.mtimeMs === y.mtimeMs;
+
+const settled = (nodes: NodeInfo[], readAt: number): boolean =>
+  nodes.every((n) => Math.max(n.ctimeMs, n.mtimeMs) < readAt - RACY_MS);
 
 /** Files larger than this are flagged `large` and never line-diffed. */
 export const LARGE_FILE_BYTES = 2 * 1024 * 1024;
@@ -23,8 +63,9 @@ export function joinPath(dir: Buffer, name: Buffer): Buffer {
   return Buffer.concat([dir, SLASH, name]);
 }
 
-export function absolute(root: string, rel: Buffer): Buffer {
-  return rel.length ? Buffer.concat([Buffer.from(root), SLASH, rel]) : Buffer.from(root);
+export function absolute(root: string | Buffer, rel: Buffer): Buffer {
+  const head = typeof root === 'string' ? Buffer.from(root) : root;
+  return rel.length ? Buffer.concat([head, SLASH, rel]) : head;
 }
 
 function fileType(mode: number): FileType {
@@ -44,7 +85,8 @@ function fileType(mode: number): FileType {
 export function lstatNode(path: Buffer): NodeInfo | null {
   let st: ReturnType<typeof lstatSync>;
   try {
-    st = lstatSync(path);
+    // No exception for a missing path: throwing and catching costs more than the lstat itself.
+    st = lstatSync(path, { throwIfNoEntry: false });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return null;
@@ -60,12 +102,38 @@ export function lstatNode(path: Buffer): NodeInfo | null {
     size: st.size,
     dev: st.dev,
     ino: st.ino,
+    ctimeMs: st.ctimeMs,
+    mtimeMs: st.mtimeMs,
   };
   if (type === 'symlink') {
-    node.targetBytes = readlinkSync(path, { encoding: 'buffer' });
+    node.targetBytes = symlinkTarget(path, node);
     node.target = node.targetBytes.toString('utf8');
   }
   return node;
+}
+
+/** Symlink targets by inode: a symlink's target never changes in place, and a new link has a new ctime. */
+const targets = new Map<number, { link: NodeState; target: Buffer }[]>();
+let targetCount = 0;
+
+function symlinkTarget(path: Buffer, link: NodeInfo): Buffer {
+  const entries = targets.get(link.ino);
+  if (entries) {
+    for (const e of entries) if (sameState(e.link, link)) return e.target;
+  }
+  const before = Date.now();
+  const target = readlinkSync(path, { encoding: 'buffer' });
+  if (settled([link], before)) {
+    if (targetCount >= MEMORY_LIMIT) {
+      targets.clear();
+      targetCount = 0;
+    }
+    const entry = { link: stateOf(link), target };
+    if (entries) entries.push(entry);
+    else targets.set(link.ino, [entry]);
+    targetCount++;
+  }
+  return target;
 }
 
 export function listDir(path: Buffer): Buffer[] {
@@ -78,7 +146,67 @@ export function listDir(path: Buffer): Buffer[] {
   }
 }
 
+interface Listing {
+  dir: NodeState;
+  /** The names end to end in one buffer, with their end offsets: two objects, not one per name. */
+  bytes: Buffer;
+  ends: Uint32Array;
+}
+
+function packNames(names: Buffer[]): { bytes: Buffer; ends: Uint32Array } {
+  const ends = new Uint32Array(names.length);
+  let at = 0;
+  for (const [i, name] of names.entries()) {
+    at += name.length;
+    ends[i] = at;
+  }
+  return { bytes: Buffer.concat(names, at), ends };
+}
+
+function unpackNames(listing: Listing): Buffer[] {
+  const names: Buffer[] = new Array(listing.ends.length);
+  let start = 0;
+  for (let i = 0; i < listing.ends.length; i++) {
+    const end = listing.ends[i] as number;
+    names[i] = listing.bytes.subarray(start, end);
+    start = end;
+  }
+  return names;
+}
+/** Directory listings by inode, kept while the directory's mtime and ctime stay as they were. */
+const listings = new Map<number, Listing[]>();
+let listingCount = 0;
+
+/**
+ * The names in a directory whose lstat is `dir`. Creating, removing or renaming an entry updates
+ * the directory's mtime and ctime, so a listing read under the same state is still the listing;
+ * as with byte comparisons, a directory changed too recently is read every time.
+ */
+export function listDirOf(path: Buffer, dir: NodeInfo | null): Buffer[] {
+  if (dir?.type !== 'directory') return listDir(path);
+  const entries = listings.get(dir.ino);
+  if (entries) {
+    for (const e of entries) if (sameState(e.dir, dir)) return unpackNames(e);
+  }
+  const before = Date.now();
+  const names = listDir(path);
+  if (settled([dir], before)) {
+    if (listingCount >= MEMORY_LIMIT) {
+      listings.clear();
+      listingCount = 0;
+    }
+    const entry = { dir: stateOf(dir), ...packNames(names) };
+    if (entries) entries.push(entry);
+    else listings.set(dir.ino, [entry]);
+    listingCount++;
+  }
+  return names;
+}
+
 const CHUNK = 1 << 20;
+/** Comparison buffers, reused: one allocation per process instead of two per file. */
+let chunkA: Buffer | null = null;
+let chunkB: Buffer | null = null;
 
 /** Byte-compares two files of the same size, chunk by chunk, so a 50 MB file never sits in memory twice. */
 export function sameBytes(a: Buffer, b: Buffer, size: number): boolean {
@@ -88,8 +216,10 @@ export function sameBytes(a: Buffer, b: Buffer, size: number): boolean {
   try {
     fa = openSync(a, 'r');
     fb = openSync(b, 'r');
-    const ba = Buffer.allocUnsafe(Math.min(CHUNK, size));
-    const bb = Buffer.allocUnsafe(Math.min(CHUNK, size));
+    chunkA ??= Buffer.allocUnsafeSlow(CHUNK);
+    chunkB ??= Buffer.allocUnsafeSlow(CHUNK);
+    const ba = chunkA;
+    const bb = chunkB;
     let offset = 0;
     while (offset < size) {
       const want = Math.min(ba.length, size - offset);
@@ -111,6 +241,40 @@ export function sameBytes(a: Buffer, b: Buffer, size: number): boolean {
   }
 }
 
+/** An earlier byte comparison, valid while both files keep the state they had (see RACY_MS). */
+interface Compared {
+  a: NodeState;
+  b: NodeState;
+  same: boolean;
+}
+/** By the first file's inode; a base file shared by many deployments (hard links) has a few entries. */
+const compared = new Map<number, Compared[]>();
+let comparedCount = 0;
+
+/** Whether two regular files hold the same bytes: same inode is the same file; otherwise compare, once. */
+export function sameFileBytes(aPath: Buffer, a: NodeInfo, bPath: Buffer, b: NodeInfo): boolean {
+  if (a.size !== b.size) return false;
+  if (a.dev === b.dev && a.ino === b.ino) return true;
+  if (a.size === 0) return true;
+  const entries = compared.get(a.ino);
+  if (entries) {
+    for (const e of entries) if (sameState(e.a, a) && sameState(e.b, b)) return e.same;
+  }
+  const before = Date.now();
+  const same = sameBytes(aPath, bPath, a.size);
+  if (settled([a, b], before)) {
+    if (comparedCount >= MEMORY_LIMIT * 4) {
+      compared.clear();
+      comparedCount = 0;
+    }
+    const entry = { a: stateOf(a), b: stateOf(b), same };
+    if (entries) entries.push(entry);
+    else compared.set(a.ino, [entry]);
+    comparedCount++;
+  }
+  return same;
+}
+
 function readFully(fd: number, buf: Buffer, want: number, position: number): number {
   let got = 0;
   while (got < want) {
@@ -125,11 +289,7 @@ function readFully(fd: number, buf: Buffer, want: number, position: number): num
 export function sameNode(aPath: Buffer, a: NodeInfo, bPath: Buffer, b: NodeInfo): boolean {
   if (a.type !== b.type || a.mode !== b.mode || a.uid !== b.uid || a.gid !== b.gid) return false;
   if (a.type === 'symlink') return (a.targetBytes as Buffer).equals(b.targetBytes as Buffer);
-  if (a.type === 'file') {
-    if (a.size !== b.size) return false;
-    if (a.dev === b.dev && a.ino === b.ino) return true;
-    return sameBytes(aPath, bPath, a.size);
-  }
+  if (a.type === 'file') return sameFileBytes(aPath, a, bPath, b);
   return true;
 }
 
@@ -137,11 +297,7 @@ export function sameNode(aPath: Buffer, a: NodeInfo, bPath: Buffer, b: NodeInfo)
 export function sameContent(aPath: Buffer, a: NodeInfo, bPath: Buffer, b: NodeInfo): boolean {
   if (a.type !== b.type) return false;
   if (a.type === 'symlink') return (a.targetBytes as Buffer).equals(b.targetBytes as Buffer);
-  if (a.type === 'file') {
-    if (a.size !== b.size) return false;
-    if (a.dev === b.dev && a.ino === b.ino) return true;
-    return sameBytes(aPath, bPath, a.size);
-  }
+  if (a.type === 'file') return sameFileBytes(aPath, a, bPath, b);
   return true;
 }
 
@@ -172,6 +328,32 @@ export function readText(path: Buffer, node: NodeInfo | null): TextRead {
   } catch {
     return { kind: 'binary' };
   }
+}
+
+/** Content kinds by file state (see RACY_MS): a drift reports them for every changed file, every time. */
+const kinds = new Map<number, { file: NodeState; kind: ContentKind }[]>();
+let kindCount = 0;
+
+/** What readText would call the file's content, without keeping the text. */
+export function contentKind(path: Buffer, node: NodeInfo | null): ContentKind {
+  if (node?.type !== 'file' || node.size > LARGE_FILE_BYTES) return readText(path, node).kind;
+  const entries = kinds.get(node.ino);
+  if (entries) {
+    for (const e of entries) if (sameState(e.file, node)) return e.kind;
+  }
+  const before = Date.now();
+  const { kind } = readText(path, node);
+  if (settled([node], before)) {
+    if (kindCount >= MEMORY_LIMIT) {
+      kinds.clear();
+      kindCount = 0;
+    }
+    const entry = { file: stateOf(node), kind };
+    if (entries) entries.push(entry);
+    else kinds.set(node.ino, [entry]);
+    kindCount++;
+  }
+  return kind;
 }
 
 function readWhole(path: Buffer, size: number): Buffer {

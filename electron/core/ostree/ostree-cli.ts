@@ -1,5 +1,5 @@
 import type { OstreeFeatures } from '../../../shared/types.ts';
-import { requireProgram, runChecked, runSync } from '../exec.ts';
+import { requireProgram, run, runChecked, runSync } from '../exec.ts';
 
 /** The ostree binary, or an `ostree-missing` error that says how to get it. */
 export function ostreeBinary(): string {
@@ -33,4 +33,23 @@ export function ostreeFeatures(): OstreeFeatures {
     stage: deployHelp.includes('--stage'),
   };
   return cachedFeatures;
+}
+
+let cachedStatusJson: boolean | null = null;
+
+/** Whether `ostree admin status` takes --json, when already known (no process started). */
+export function knownStatusJson(): boolean | null {
+  return cachedFeatures?.statusJson ?? cachedStatusJson;
+}
+
+/**
+ * Whether `ostree admin status` takes --json, probed with that one help text (the same test as
+ * ostreeFeatures, without its other three probes): listing deployments needs only this answer.
+ */
+export async function statusJsonSupported(): Promise<boolean> {
+  const known = knownStatusJson();
+  if (known !== null) return known;
+  const help = await run(ostreeBinary(), ['admin', 'status', '--help']);
+  cachedStatusJson = help.stdout.toString('utf8').includes('--json');
+  return cachedStatusJson;
 }

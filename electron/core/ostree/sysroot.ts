@@ -4,7 +4,7 @@ import { HindsightError } from '../../../shared/errors.ts';
 import type { Deployment, StatusReport } from '../../../shared/types.ts';
 import { readCommitObject } from './commit-object.ts';
 import { keyfileValue, parseKeyfile } from './keyfile.ts';
-import { ostree, ostreeFeatures } from './ostree-cli.ts';
+import { knownStatusJson, ostree, statusJsonSupported } from './ostree-cli.ts';
 
 export interface SysrootOptions {
   /** The sysroot folder: `/` on a booted system, any folder in tests. */
@@ -108,14 +108,20 @@ function parseStatusJson(text: string): ListedDeployment[] {
 }
 
 async function listDeployments(sysroot: string): Promise<ListedDeployment[]> {
-  const features = ostreeFeatures();
   const args = ['admin', 'status', `--sysroot=${sysroot}`];
-  if (features.statusJson) {
-    const out = await ostree([...args, '--json']);
-    return parseStatusJson(out.toString('utf8'));
-  }
-  const out = await ostree(args);
-  return parseStatusText(out.toString('utf8'));
+  const json = async (): Promise<ListedDeployment[]> =>
+    parseStatusJson((await ostree([...args, '--json'])).toString('utf8'));
+  const text = async (listing: Promise<Buffer>): Promise<ListedDeployment[]> =>
+    parseStatusText((await listing).toString('utf8'));
+  const known = knownStatusJson();
+  if (known !== null) return known ? json() : text(ostree(args));
+  // First call: the --json probe and the text listing run side by side, so on an ostree without
+  // --json (Debian 12's) the listing is ready when the probe answers, at the cost of one process.
+  const listing = ostree(args);
+  listing.catch(() => {
+    // used only when the probe says there is no --json; its failure is reported there
+  });
+  return (await statusJsonSupported()) ? json() : text(listing);
 }
 
 interface BootEntry {

@@ -123,6 +123,24 @@ function verrevcmp(aText: string, bText: string): number {
   return 0;
 }
 
+/**
+ * Parsed versions by text: a package delta compares thousands of versions, most of them seen
+ * before (the same package in the other snapshot, the next delta over the same lists). Only valid
+ * versions are kept, so an invalid one throws every time, as it would unparsed.
+ */
+const parsed = new Map<string, DpkgVersion>();
+const PARSED_LIMIT = 100_000;
+
+function parsedVersion(v: string): DpkgVersion {
+  let version = parsed.get(v);
+  if (!version) {
+    version = parseDpkgVersion(v);
+    if (parsed.size >= PARSED_LIMIT) parsed.clear();
+    parsed.set(v, version);
+  }
+  return version;
+}
+
 /** `dpkg --compare-versions` treats these as "no version", which sorts before every real one. */
 function isBlankVersion(v: string): boolean {
   return v === '' || v === '<unknown>';
@@ -133,8 +151,10 @@ export function compareDpkgVersions(a: string, b: string): number {
   const aBlank = isBlankVersion(a);
   const bBlank = isBlankVersion(b);
   if (aBlank || bBlank) return aBlank && bBlank ? 0 : aBlank ? -1 : 1;
-  const va = parseDpkgVersion(a);
-  const vb = parseDpkgVersion(b);
+  const va = parsedVersion(a);
+  // Equal text is an equal version once it is known to be valid (dpkg refuses an invalid one).
+  if (a === b) return 0;
+  const vb = parsedVersion(b);
   if (va.epoch !== vb.epoch) return va.epoch > vb.epoch ? 1 : -1;
   const rc = verrevcmp(va.upstream, vb.upstream) || verrevcmp(va.revision, vb.revision);
   return Math.sign(rc);

@@ -10,6 +10,7 @@ import type {
 import { ostree } from '../ostree/ostree-cli.ts';
 import { resolveSnapshot, type SnapshotTarget } from '../ostree/selectors.ts';
 import { repoPath } from '../ostree/sysroot.ts';
+import { commitTreeCounts } from '../ostree/tree-diff.ts';
 import { compareDpkgVersions } from './dpkg-version.ts';
 import { type PackageCache, readPackages } from './package-source.ts';
 import { compareRpmEvr } from './rpm-version.ts';
@@ -30,6 +31,22 @@ function keyed(list: PackageEntry[]): Map<string, PackageEntry> {
   return map;
 }
 
+/**
+ * A name that is single on one side and multiarch on the other is keyed differently; such entries
+ * move to name:arch (to the end of the map, in their order). Only keys missing from `other` can
+ * move, so they are found first and moved after, without copying the whole map.
+ */
+function fallBackToArch(map: Map<string, PackageEntry>, other: Map<string, PackageEntry>): void {
+  const moves: [string, PackageEntry][] = [];
+  for (const [key, p] of map) {
+    if (!other.has(key) && other.has(`${p.name}:${p.arch}`)) moves.push([key, p]);
+  }
+  for (const [key, p] of moves) {
+    map.delete(key);
+    map.set(`${p.name}:${p.arch}`, p);
+  }
+}
+
 export function diffPackageLists(
   from: PackageEntry[],
   to: PackageEntry[],
@@ -38,19 +55,8 @@ export function diffPackageLists(
   const compare = versionComparer(format);
   const before = keyed(from);
   const after = keyed(to);
-  // A name that is single on one side and multiarch on the other is keyed differently; fall back to name:arch.
-  for (const [key, p] of [...before]) {
-    if (!after.has(key) && after.has(`${p.name}:${p.arch}`)) {
-      before.delete(key);
-      before.set(`${p.name}:${p.arch}`, p);
-    }
-  }
-  for (const [key, p] of [...after]) {
-    if (!before.has(key) && before.has(`${p.name}:${p.arch}`)) {
-      after.delete(key);
-      after.set(`${p.name}:${p.arch}`, p);
-    }
-  }
+  fallBackToArch(before, after);
+  fallBackToArch(after, before);
   const added: PackageEntry[] = [];
   const removed: PackageEntry[] = [];
   const upgraded: PackageChange[] = [];
@@ -72,10 +78,30 @@ export function diffPackageLists(
   return { added, removed, upgraded, downgraded };
 }
 
-/** Counts of files added, removed and modified between two commits' whole trees, from `ostree diff`. */
+/** File counts by repository and commit pair: commits never change, so neither do their counts. */
+const countsMemo = new Map<string, FileCounts>();
+const COUNTS_LIMIT = 256;
+
+/** Counts of files added, removed and modified between two commits' whole trees, as `ostree diff` counts them. */
 export async function treeFileCounts(repo: string, from: string, to: string): Promise<FileCounts> {
+  if (from === to) return { added: 0, removed: 0, modified: 0 };
+  const key = `${repo}\0${from}\0${to}`;
+  const known = countsMemo.get(key);
+  if (known) return { ...known };
+  const counts = await countTreeChanges(repo, from, to);
+  if (countsMemo.size >= COUNTS_LIMIT) countsMemo.delete(countsMemo.keys().next().value as string);
+  countsMemo.set(key, counts);
+  return { ...counts };
+}
+
+async function countTreeChanges(repo: string, from: string, to: string): Promise<FileCounts> {
+  try {
+    // The same count from the repository's own tree objects, without starting a process.
+    return commitTreeCounts(repo, from, to);
+  } catch {
+    // A missing or odd object: let ostree itself count (or say what is wrong).
+  }
   const counts: FileCounts = { added: 0, removed: 0, modified: 0 };
-  if (from === to) return counts;
   const out = await ostree(['diff', `--repo=${repo}`, from, to]);
   for (const line of out.toString('latin1').split('\n')) {
     const m = /^([AMD]) {4}\//.exec(line);
@@ -98,6 +124,15 @@ export async function packageDeltaBetween(
   to: SnapshotTarget,
   options: DeltaOptions = {},
 ): Promise<PackageDelta> {
+  // The file counts start first, so that an `ostree diff` they fall back to runs while the package
+  // databases are read; their answer is awaited (and a failure reported) only once the lists are
+  // known to be comparable, as before.
+  const counting = options.skipFiles
+    ? null
+    : treeFileCounts(repoPath(report.sysroot), from.ref.checksum, to.ref.checksum);
+  counting?.catch(() => {
+    // reported below, unless reading the packages failed first
+  });
   const [a, b] = await Promise.all([
     readPackages(report.sysroot, from, options.cache),
     readPackages(report.sysroot, to, options.cache),
@@ -105,9 +140,7 @@ export async function packageDeltaBetween(
   if (a.format !== b.format) {
     throw new HindsightError('unsupported', `cannot compare a ${a.format} tree with a ${b.format} tree`);
   }
-  const files = options.skipFiles
-    ? { added: 0, removed: 0, modified: 0 }
-    : await treeFileCounts(repoPath(report.sysroot), from.ref.checksum, to.ref.checksum);
+  const files = counting ? await counting : { added: 0, removed: 0, modified: 0 };
   return {
     from: { ...from.ref, packages: a.packages.length },
     to: { ...to.ref, packages: b.packages.length },

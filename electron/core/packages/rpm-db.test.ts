@@ -144,9 +144,7 @@ describe('rpm fixture', () => {
 
   test('rebuilding the same set comes from the cache', () => {
     const mtimes = rpms.map((file) => statSync(file).mtimeMs);
-    const started = Date.now();
     const again = buildRpms(SPECS, work);
-    assert.ok(Date.now() - started < 1000, 'no rpmbuild run');
     assert.deepEqual(again, rpms);
     assert.deepEqual(
       again.map((file) => statSync(file).mtimeMs),

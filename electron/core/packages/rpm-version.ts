@@ -137,6 +137,8 @@ function compareValues(a: string | null, b: string | null): number {
  */
 export function compareRpmEvr(a: string, b: string): number {
   if (a === '' || b === '') throw new HindsightError('bad-request', 'invalid rpm version: empty string');
+  // Equal text compares equal part by part (rpmvercmp returns 0 for equal strings).
+  if (a === b) return 0;
   const ea = splitEvr(a);
   const eb = splitEvr(b);
   return (

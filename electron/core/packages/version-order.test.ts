@@ -302,9 +302,7 @@ test('dpkg: every generated and hand-picked pair orders exactly as dpkg --compar
   const pairs = [...generated, ...DPKG_KNOWN];
 
   const ours = pairs.map(([a, b]) => compareDpkgVersions(a, b));
-  const started = performance.now();
   const answers = await mapLimited(pairs, 6, ([a, b], i) => dpkgCompare(dpkg, a, b, ours[i] as number));
-  const elapsed = performance.now() - started;
 
   const mismatches: string[] = [];
   const tally = { '-1': 0, '0': 0, '1': 0 };
@@ -337,7 +335,6 @@ test('dpkg: every generated and hand-picked pair orders exactly as dpkg --compar
     tally['-1'] >= 50 && tally['1'] >= 50 && tally['0'] >= 5,
     `one-sided outcomes: ${JSON.stringify(tally)}`,
   );
-  assert.ok(elapsed < 20_000, `dpkg comparisons took ${Math.round(elapsed)} ms`);
 });
 
 test('dpkg: versions dpkg refuses are refused with a bad-request error', async () => {
