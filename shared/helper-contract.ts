@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { etcPathSchema, refspecSchema, resolutionSchema, selectorSchema } from './schemas.ts';
+import { checksumSchema, etcPathSchema, refspecSchema, resolutionSchema, selectorSchema } from './schemas.ts';
 import type {
   AuditRecord,
   EtcApplyResult,
@@ -9,6 +9,7 @@ import type {
   OperationResult,
   OstreeFeatures,
   PackageDelta,
+  ProgressEvent,
   RollbackPreview,
   StatusReport,
   UpgradeCheck,
@@ -24,6 +25,16 @@ import type {
  */
 export const HELPER_PROTOCOL_VERSION = 1;
 
+/** A request line longer than this is refused (and skipped) without being buffered. */
+export const MAX_REQUEST_BYTES = 32 * 1024 * 1024;
+
+/**
+ * What a helper was started for: `read` (root-only files; polkit action org.hindsight.read) never
+ * changes the system; `manage` (org.hindsight.manage) may. pkexec tells them apart by argv[1].
+ */
+export const HELPER_MODES = ['read', 'manage'] as const;
+export type HelperMode = (typeof HELPER_MODES)[number];
+
 export interface HelperHello {
   protocol: number;
   version: string;
@@ -33,6 +44,10 @@ export interface HelperHello {
   ostree: OstreeFeatures | null;
   /** Whether `rollback` can reorder deployments here (set-default, or libostree through gjs). */
   canReorder: boolean;
+  mode: HelperMode;
+  /** libostree is reachable through gjs: pulls report objects and bytes while they run. */
+  libostree: boolean;
+  maxRequestBytes: number;
 }
 
 const target = z.object({
@@ -55,7 +70,8 @@ export const helperParams = {
   history: p({ limit: z.number().int().min(1).max(10_000).optional() }),
   upgradeCheck: p({}),
   rollback: p({ to: selectorSchema.optional() }),
-  upgrade: p({}),
+  /** `commit`: the checksum `upgradeCheck` offered; refused when the remote has moved on since. */
+  upgrade: p({ commit: checksumSchema.optional() }),
   deploy: p({ commit: z.union([selectorSchema, refspecSchema]) }),
   pin: p({ deployment: selectorSchema }),
   unpin: p({ deployment: selectorSchema }),
@@ -115,6 +131,28 @@ export const MUTATING_METHODS: ReadonlySet<HelperMethod> = new Set<HelperMethod>
   'etcUndo',
   'reboot',
 ]);
+
+/** Methods that take the cross-process sysroot lock: every mutation, and the check (it writes the repo). */
+export const LOCKING_METHODS: ReadonlySet<HelperMethod> = new Set<HelperMethod>([
+  ...MUTATING_METHODS,
+  'upgradeCheck',
+]);
+
+/** The lines on the wire. */
+export interface HelperRequest {
+  id: number;
+  method: string;
+  params?: unknown;
+}
+export type HelperResponse =
+  | { id: number; result: unknown }
+  | { id: number | null; error: { code: string; message: string } };
+export interface HelperProgressMessage {
+  event: 'progress';
+  id: number;
+  data: ProgressEvent;
+}
+export type HelperOutput = { hello: HelperHello } | HelperResponse | HelperProgressMessage;
 
 export const helperRequestSchema = z
   .object({

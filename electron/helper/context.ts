@@ -1,0 +1,36 @@
+import type { Deployment, OperationResult, ProgressEvent, StatusReport } from '../../shared/types.ts';
+import { readStatus } from '../core/ostree/sysroot.ts';
+
+/** What every operation gets from the helper: its sysroot, fresh status, and a progress channel. */
+export interface OperationContext {
+  /** The sysroot this helper serves (absolute, symlinks resolved). */
+  sysroot: string;
+  stateroot: string | undefined;
+  emit(event: ProgressEvent): void;
+}
+
+export function status(ctx: OperationContext): Promise<StatusReport> {
+  return readStatus({ sysroot: ctx.sysroot, stateroot: ctx.stateroot });
+}
+
+export function label(d: Pick<Deployment, 'index' | 'version' | 'checksum' | 'serial'>): string {
+  return `${d.version ?? d.checksum.slice(0, 10)} (${d.checksum.slice(0, 10)}.${d.serial})`;
+}
+
+export const sameDeployment = (
+  a: Pick<Deployment, 'stateroot' | 'checksum' | 'serial'>,
+  b: Pick<Deployment, 'stateroot' | 'checksum' | 'serial'>,
+): boolean => a.stateroot === b.stateroot && a.checksum === b.checksum && a.serial === b.serial;
+
+export function findSame(report: StatusReport, d: Pick<Deployment, 'stateroot' | 'checksum' | 'serial'>) {
+  return report.deployments.find((x) => sameDeployment(x, d)) ?? null;
+}
+
+export async function result(
+  ctx: OperationContext,
+  operation: string,
+  message: string,
+  report?: StatusReport,
+): Promise<OperationResult> {
+  return { operation, message, status: report ?? (await status(ctx)) };
+}

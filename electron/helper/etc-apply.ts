@@ -1,0 +1,571 @@
+import {
+  chmodSync,
+  closeSync,
+  fchmodSync,
+  fchownSync,
+  fsyncSync,
+  lchownSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { HindsightError } from '../../shared/errors.ts';
+import type { Resolution } from '../../shared/schemas.ts';
+import type {
+  Deployment,
+  EtcApplyResult,
+  EtcMergeFile,
+  EtcPath,
+  SideStatus,
+  StatusReport,
+} from '../../shared/types.ts';
+import { fsyncDir, writeFileAtomic } from '../core/atomic-write.ts';
+import { etcRoots } from '../core/etc/etc-drift.ts';
+import { analyzeMerge } from '../core/etc/etc-merge.ts';
+import { encodeEtcPath, lstatNode, type NodeInfo, printablePath } from '../core/etc/etc-tree.ts';
+import { requireProgram, run } from '../core/exec.ts';
+import { deploymentRef, printable, resolveDeployment, resolveSnapshot } from '../core/ostree/selectors.ts';
+import { findSame, label, type OperationContext, status } from './context.ts';
+import { deploymentEtc, requestPathBytes, under, walkParents } from './etc-paths.ts';
+import { ensureDir, errnoCode, stateDirFor } from './state.ts';
+
+/**
+ * `etc apply SOURCE TARGET`: writes the user's resolution of each /etc path (the line-merged text,
+ * the source's local file, the target image's default, or edited text) into the target deployment's
+ * /etc. Each file is replaced atomically (temp in the same folder, fsync, rename, fsync of the folder)
+ * with the mode, owner and xattrs of the side it comes from, after a backup of every file it replaces;
+ * `etc undo` puts the backup back. A kill at any moment leaves each file wholly old or wholly new, and
+ * the backup manifest is on disk before the first file changes.
+ */
+
+type Change =
+  | { rel: Buffer; kind: 'delete' }
+  | { rel: Buffer; kind: 'copy'; from: Buffer; node: NodeInfo }
+  | { rel: Buffer; kind: 'text'; text: string; attrsFrom: Buffer | null; attrsNode: NodeInfo | null };
+
+interface ManifestEntry {
+  pathBase64: string;
+  existed: boolean;
+  /** Backup file, relative to the backup folder, when the path existed. */
+  file?: string;
+}
+
+interface Manifest {
+  id: string;
+  time: string;
+  state: 'prepared' | 'applied' | 'undone';
+  source: { stateroot: string; checksum: string; serial: number };
+  target: { stateroot: string; checksum: string; serial: number };
+  etc: string;
+  entries: ManifestEntry[];
+  /** Folders this apply created (shallowest first), removed again on undo when empty. */
+  createdDirs: string[];
+  undoneAt?: string;
+}
+
+const changed = (s: SideStatus): boolean => s === 'added' || s === 'modified';
+let tempCounter = 0;
+
+// --- planning ----------------------------------------------------------------------------------------
+
+function nodeChange(rel: Buffer, from: Buffer, node: NodeInfo | null, side: string): Change {
+  if (!node) return { rel, kind: 'delete' };
+  if (node.type === 'file' || node.type === 'symlink') return { rel, kind: 'copy', from, node };
+  throw new HindsightError(
+    'refused',
+    `"${printablePath(rel)}" is ${node.type === 'directory' ? 'a folder' : 'not a file'} on the ${side} side; Hindsight writes files and symlinks only`,
+  );
+}
+
+function textChange(rel: Buffer, text: string, sides: [Buffer, NodeInfo | null][]): Change {
+  // The edited or merged text keeps the attributes of the file it replaces on the way: the user's own
+  // (local) file first, else the image's.
+  const ref = sides.find(([, n]) => n?.type === 'file');
+  return { rel, kind: 'text', text, attrsFrom: ref?.[0] ?? null, attrsNode: ref?.[1] ?? null };
+}
+
+function plan(
+  resolution: Resolution,
+  rel: Buffer,
+  file: EtcMergeFile,
+  roots: { local: string; upstream: string },
+): Change {
+  const localPath = under(roots.local, rel);
+  const upstreamPath = under(roots.upstream, rel);
+  // Each side is read through real folders only: a symlinked parent could lead anywhere on the disk.
+  walkParents(roots.local, rel);
+  walkParents(roots.upstream, rel);
+  const local = lstatNode(localPath);
+  const upstream = lstatNode(upstreamPath);
+  switch (resolution.take) {
+    case 'local':
+      return nodeChange(rel, localPath, local, 'local');
+    case 'upstream':
+      return nodeChange(rel, upstreamPath, upstream, 'upstream');
+    case 'edited':
+      return textChange(rel, resolution.text ?? '', [
+        [localPath, local],
+        [upstreamPath, upstream],
+      ]);
+    case 'merged': {
+      if (file.merge === 'clean' && file.merged !== undefined) {
+        return textChange(rel, file.merged, [
+          [localPath, local],
+          [upstreamPath, upstream],
+        ]);
+      }
+      if (file.merge === 'none') {
+        return changed(file.local)
+          ? nodeChange(rel, localPath, local, 'local')
+          : nodeChange(rel, upstreamPath, upstream, 'upstream');
+      }
+      const why =
+        file.merge === 'conflict'
+          ? `has ${file.conflicts?.length ? `${file.conflicts.length} conflicting hunk(s)` : 'a delete/change conflict'}`
+          : 'is not text';
+      throw new HindsightError(
+        'refused',
+        `"${printable(file.path)}" ${why}; there is no merged text to take (choose local, upstream or edited text)`,
+      );
+    }
+  }
+}
+
+// --- writing -----------------------------------------------------------------------------------------
+
+function isUtf8Path(path: Buffer): boolean {
+  return Buffer.from(path.toString('utf8'), 'utf8').equals(path);
+}
+
+function tempIn(dir: Buffer): Buffer {
+  tempCounter += 1;
+  return Buffer.concat([dir, Buffer.from(`/.hindsight-${process.pid}-${Date.now()}-${tempCounter}.tmp`)]);
+}
+
+function parentOf(path: Buffer): Buffer {
+  const slash = path.lastIndexOf(0x2f);
+  return slash <= 0 ? Buffer.from('/') : path.subarray(0, slash);
+}
+
+/** Leftovers of a helper killed mid-write (only one Hindsight process writes at a time: the lock). */
+function sweepTemps(dir: Buffer): void {
+  let names: Buffer[];
+  try {
+    names = readdirSync(dir, { encoding: 'buffer' });
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const text = name.toString('latin1');
+    if (/^\.hindsight-\d+-\d+-\d+\.tmp$/.test(text) && !text.startsWith(`.hindsight-${process.pid}-`)) {
+      rmSync(Buffer.concat([dir, Buffer.from('/'), name]), { force: true });
+    }
+  }
+}
+
+function fsyncFile(path: Buffer): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Copies mode, owner and xattrs from a reference file onto a temp file with coreutils' cp (Node has
+ * no xattr API). A reference whose path is not valid UTF-8 cannot be named in an argument: it gets
+ * mode and owner only.
+ */
+async function copyAttributes(from: Buffer, node: NodeInfo, temp: Buffer): Promise<void> {
+  if (isUtf8Path(from) && isUtf8Path(temp)) {
+    const result = await run(requireProgram('cp'), [
+      '--attributes-only',
+      '--preserve=mode,ownership,xattr',
+      '--no-target-directory',
+      '--',
+      from.toString('utf8'),
+      temp.toString('utf8'),
+    ]);
+    if (result.code === 0) return;
+    throw new HindsightError(
+      'io-error',
+      `cannot copy the attributes of ${printablePath(from)}: ${result.stderr.trim()}`,
+    );
+  }
+  // chown first: it clears set-id bits that the chmod then restores.
+  lchownSync(temp, node.uid, node.gid);
+  chmodSync(temp, node.mode);
+}
+
+/** Writes `dest` as a file with these bytes (or a symlink), attributes from `attrs`, atomically. */
+async function install(
+  dest: Buffer,
+  content: { bytes: Buffer } | { symlink: Buffer },
+  attrs: { from: Buffer; node: NodeInfo } | null,
+): Promise<void> {
+  const dir = parentOf(dest);
+  sweepTemps(dir);
+  const temp = tempIn(dir);
+  try {
+    if ('symlink' in content) {
+      symlinkSync(content.symlink, temp);
+      if (attrs) lchownSync(temp, attrs.node.uid, attrs.node.gid);
+    } else {
+      // Private until its attributes are set: /etc/shadow must never be readable on the way.
+      const fd = openSync(temp, 'wx', 0o600);
+      try {
+        let offset = 0;
+        while (offset < content.bytes.length) {
+          offset += writeSync(fd, content.bytes, offset, content.bytes.length - offset);
+        }
+        if (!attrs) {
+          fchownSync(fd, 0, 0);
+          fchmodSync(fd, 0o644);
+        }
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      if (attrs) {
+        await copyAttributes(attrs.from, attrs.node, temp);
+        fsyncFile(temp);
+      }
+    }
+    renameSync(temp, dest);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw ioError(error, dest);
+  }
+  fsyncDirBytes(dir);
+}
+
+/** fsync of a folder by its exact bytes, so the rename in it survives a crash. */
+function fsyncDirBytes(dir: Buffer): void {
+  let fd = -1;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    // some file systems refuse fsync on folders; the rename is still atomic
+  } finally {
+    if (fd >= 0) closeSync(fd);
+  }
+}
+
+function ioError(error: unknown, path: Buffer): HindsightError {
+  if (error instanceof HindsightError) return error;
+  const code = errnoCode(error);
+  if (code === 'EROFS') {
+    return new HindsightError(
+      'refused',
+      `${printablePath(path)} is on a read-only file system (a read-only /sysroot); Hindsight cannot write it from here`,
+    );
+  }
+  if (code === 'EACCES' || code === 'EPERM') {
+    return new HindsightError('not-authorized', `cannot write ${printablePath(path)}: permission denied`);
+  }
+  return new HindsightError(
+    'io-error',
+    `cannot write ${printablePath(path)}: ${code ?? (error as Error).message}`,
+  );
+}
+
+/** Copies an existing node (file bytes or symlink) with its attributes. */
+async function installCopyOf(dest: Buffer, from: Buffer, node: NodeInfo): Promise<void> {
+  if (node.type === 'symlink') {
+    await install(dest, { symlink: readlinkSync(from, { encoding: 'buffer' }) }, { from, node });
+    return;
+  }
+  if (node.type !== 'file') throw new HindsightError('refused', `${printablePath(from)} is not a file`);
+  await install(dest, { bytes: readFileSync(from) }, { from, node });
+}
+
+function remove(dest: Buffer): void {
+  const node = lstatNode(dest);
+  if (!node) return;
+  if (node.type === 'directory') throw new HindsightError('refused', `${printablePath(dest)} is a folder`);
+  try {
+    unlinkSync(dest);
+  } catch (error) {
+    throw ioError(error, dest);
+  }
+  fsyncDirBytes(parentOf(dest));
+}
+
+/** Creates missing parent folders with the attributes of the same folder on the chosen side. */
+function createParents(etc: string, missing: Buffer[], sideRoot: string | null): void {
+  for (const rel of missing) {
+    const path = under(etc, rel);
+    const like = sideRoot ? lstatNode(under(sideRoot, rel)) : null;
+    try {
+      mkdirSync(path, { mode: 0o700 });
+      const ref = like?.type === 'directory' ? like : null;
+      lchownSync(path, ref?.uid ?? 0, ref?.gid ?? 0);
+      chmodSync(path, ref?.mode ?? 0o755);
+    } catch (error) {
+      throw ioError(error, path);
+    }
+    fsyncDirBytes(parentOf(path));
+  }
+}
+
+// --- the operations ----------------------------------------------------------------------------------
+
+function backupRoot(report: StatusReport): string {
+  return join(stateDirFor(report), 'etc-backups');
+}
+
+function newBackupId(): string {
+  const stamp = new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  return `${stamp}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+function writeManifest(dir: string, manifest: Manifest): void {
+  writeFileAtomic(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
+}
+
+function refuseTarget(target: Deployment, allowBooted: boolean | undefined): void {
+  if (target.staged) {
+    throw new HindsightError(
+      'refused',
+      `deployment ${target.index} ${label(target)} is staged: its /etc is only built at shutdown, from the booted deployment's /etc. Apply the resolution to the booted /etc instead (target booted, --allow-booted) and the shutdown merge carries it over`,
+    );
+  }
+  if (target.booted && !allowBooted) {
+    throw new HindsightError(
+      'refused',
+      `deployment ${target.index} ${label(target)} is running now: its /etc is the live /etc. Ask explicitly to write it (allowBooted, --allow-booted)`,
+    );
+  }
+}
+
+export async function etcApply(
+  ctx: OperationContext,
+  params: { source: string; target: string; resolutions: Resolution[]; allowBooted?: boolean },
+): Promise<EtcApplyResult> {
+  const report = await status(ctx);
+  const source = resolveDeployment(report, params.source);
+  const snapshot = resolveSnapshot(report, params.target);
+  if (snapshot.kind !== 'deployment') {
+    throw new HindsightError(
+      'refused',
+      `${params.target} is a commit that is not deployed: it has no /etc to write yet (deploy it first, then apply)`,
+    );
+  }
+  const target = snapshot.deployment;
+  refuseTarget(target, params.allowBooted);
+  const etc = deploymentEtc(report, target);
+  const roots = { ...etcRoots(report.sysroot, source), upstream: etcRoots(report.sysroot, target).base };
+
+  // Validate everything before anything is written.
+  const analysis = new Map<string, EtcMergeFile>();
+  for (const file of analyzeMerge(roots)) {
+    const bytes =
+      file.pathBase64 !== undefined ? Buffer.from(file.pathBase64, 'base64') : Buffer.from(file.path);
+    analysis.set(bytes.toString('latin1'), file);
+  }
+  const seen = new Set<string>();
+  const changes: { change: Change; missing: Buffer[] }[] = [];
+  for (const resolution of params.resolutions) {
+    const rel = requestPathBytes(resolution.path);
+    const key = rel.toString('latin1');
+    if (seen.has(key)) throw new HindsightError('bad-request', `"${printablePath(rel)}" is resolved twice`);
+    seen.add(key);
+    const file = analysis.get(key);
+    if (!file) {
+      throw new HindsightError(
+        'refused',
+        `"${printablePath(rel)}" is not a path that either side changed between deployment ${source.index} and ${target.index} (see hindsight etc merge)`,
+      );
+    }
+    const change = plan(resolution, rel, file, roots);
+    const { missing } = walkParents(etc, rel);
+    const existing = lstatNode(under(etc, rel));
+    if (existing?.type === 'directory') {
+      throw new HindsightError(
+        'refused',
+        `"${printablePath(rel)}" is a folder in the target's /etc; Hindsight does not replace folders`,
+      );
+    }
+    changes.push({ change, missing: change.kind === 'delete' ? [] : missing });
+  }
+
+  const id = newBackupId();
+  const dir = ensureDir(join(ensureDir(backupRoot(report), 0o700), id), 0o700);
+  ensureDir(join(dir, 'files'), 0o700);
+  const manifest: Manifest = {
+    id,
+    time: new Date().toISOString(),
+    state: 'prepared',
+    source: { stateroot: source.stateroot, checksum: source.checksum, serial: source.serial },
+    target: { stateroot: target.stateroot, checksum: target.checksum, serial: target.serial },
+    etc,
+    entries: [],
+    createdDirs: [],
+  };
+  const dirsToCreate = new Set<string>();
+  for (const [i, { change, missing }] of changes.entries()) {
+    const dest = under(etc, change.rel);
+    const node = lstatNode(dest);
+    const entry: ManifestEntry = { pathBase64: change.rel.toString('base64'), existed: node !== null };
+    if (node) {
+      entry.file = `files/${i}`;
+      await installCopyOf(Buffer.from(join(dir, entry.file)), dest, node);
+    }
+    manifest.entries.push(entry);
+    for (const m of missing) {
+      const key = m.toString('base64');
+      if (!dirsToCreate.has(key)) {
+        dirsToCreate.add(key);
+        manifest.createdDirs.push(key);
+      }
+    }
+  }
+  fsyncDir(join(dir, 'files'));
+  writeManifest(dir, manifest);
+
+  ctx.emit({
+    operation: 'etcApply',
+    phase: 'writing',
+    fraction: 0,
+    objectsDone: 0,
+    objectsTotal: changes.length,
+  });
+  const written: EtcPath[] = [];
+  for (const [i, { change, missing }] of changes.entries()) {
+    const dest = under(etc, change.rel);
+    const fresh = missing.filter((m) => lstatNode(under(etc, m)) === null);
+    if (change.kind === 'delete') remove(dest);
+    else {
+      const sideRoot = change.kind === 'copy' ? sideRootOf(change.from, roots) : roots.local;
+      createParents(etc, fresh, sideRoot);
+      if (change.kind === 'copy') await installCopyOf(dest, change.from, change.node);
+      else {
+        const attrs =
+          change.attrsFrom && change.attrsNode ? { from: change.attrsFrom, node: change.attrsNode } : null;
+        await install(dest, { bytes: Buffer.from(change.text, 'utf8') }, attrs);
+      }
+    }
+    written.push(encodeEtcPath(change.rel));
+    ctx.emit({
+      operation: 'etcApply',
+      phase: 'writing',
+      fraction: (i + 1) / changes.length,
+      objectsDone: i + 1,
+      objectsTotal: changes.length,
+    });
+  }
+  manifest.state = 'applied';
+  writeManifest(dir, manifest);
+  return { target: deploymentRef(target), written, backupId: id };
+}
+
+function sideRootOf(from: Buffer, roots: { local: string; upstream: string }): string | null {
+  const text = from.toString('latin1');
+  if (text.startsWith(`${roots.local}/`)) return roots.local;
+  if (text.startsWith(`${roots.upstream}/`)) return roots.upstream;
+  return null;
+}
+
+function readManifest(dir: string): Manifest | null {
+  try {
+    const value = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
+    return value && Array.isArray(value.entries) ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function etcUndo(ctx: OperationContext, backupId: string | undefined): Promise<EtcApplyResult> {
+  const report = await status(ctx);
+  const root = backupRoot(report);
+  let id = backupId;
+  if (id === undefined) {
+    let names: string[] = [];
+    try {
+      names = readdirSync(root).filter((n) => /^[\w.-]{1,100}$/.test(n));
+    } catch {
+      names = [];
+    }
+    const candidates = names
+      .map((n) => readManifest(join(root, n)))
+      .filter((m): m is Manifest => m !== null && m.state !== 'undone')
+      .sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0));
+    id = candidates[0]?.id;
+    if (!id) throw new HindsightError('refused', 'there is no /etc change to undo');
+  }
+  if (!/^[\w.-]{1,100}$/.test(id) || id === '.' || id === '..') {
+    throw new HindsightError('bad-request', 'not a backup id');
+  }
+  const dir = join(root, id);
+  const manifest = readManifest(dir);
+  if (!manifest || manifest.id !== id) throw new HindsightError('refused', `there is no /etc backup "${id}"`);
+  if (manifest.state === 'undone')
+    throw new HindsightError('refused', `the /etc change ${id} was already undone`);
+  const target = findSame(report, manifest.target);
+  if (!target) {
+    throw new HindsightError(
+      'refused',
+      `the deployment that change ${id} wrote to (${manifest.target.checksum.slice(0, 10)}.${manifest.target.serial}) no longer exists`,
+    );
+  }
+  const etc = deploymentEtc(report, target);
+  if (etc !== manifest.etc) {
+    throw new HindsightError(
+      'refused',
+      `change ${id} was written to ${manifest.etc}, not ${etc}; not undoing it`,
+    );
+  }
+  const restored: EtcPath[] = [];
+  const entries = [...manifest.entries].reverse();
+  for (const [i, entry] of entries.entries()) {
+    const rel = Buffer.from(entry.pathBase64, 'base64');
+    requestPathBytes({ path: rel.toString('utf8'), pathBase64: entry.pathBase64 });
+    const { missing } = walkParents(etc, rel);
+    const dest = under(etc, rel);
+    if (entry.existed && entry.file) {
+      const backup = Buffer.from(join(dir, entry.file));
+      const node = lstatNode(backup);
+      if (!node)
+        throw new HindsightError(
+          'unreadable',
+          `the backup of "${printablePath(rel)}" is missing from ${dir}`,
+        );
+      if (missing.length) createParents(etc, missing, null);
+      await installCopyOf(dest, backup, node);
+    } else if (!missing.length) remove(dest);
+    restored.push(encodeEtcPath(rel));
+    ctx.emit({
+      operation: 'etcUndo',
+      phase: 'restoring',
+      fraction: (i + 1) / entries.length,
+      objectsDone: i + 1,
+      objectsTotal: entries.length,
+    });
+  }
+  for (const key of [...manifest.createdDirs].reverse()) {
+    const path = under(etc, Buffer.from(key, 'base64'));
+    try {
+      rmdirSync(path);
+    } catch {
+      // not empty (someone put a file there since) or already gone: leave it
+    }
+  }
+  manifest.state = 'undone';
+  manifest.undoneAt = new Date().toISOString();
+  writeManifest(dir, manifest);
+  return { target: deploymentRef(target), written: restored, backupId: id };
+}
