@@ -73,6 +73,8 @@ for (const entry of [
     external,
     sourcemap: 'linked',
     logLevel: 'warning',
+    // Modules guard import.meta with a CommonJS check (__dirname, require) before using it.
+    logOverride: { 'empty-import-meta': 'silent' },
   });
 }
 

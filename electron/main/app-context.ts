@@ -10,8 +10,32 @@ export interface OwnedHelper extends HelperPort {
   close(): Promise<void>;
 }
 
-/** Starts a helper process; `privileged` asks for root (pkexec on a desktop, direct when already root). */
-export type HelperLauncher = (options: { sysroot: string; privileged: boolean }) => Promise<OwnedHelper>;
+/**
+ * Starts a helper process. `read` helpers never change the system; `manage` ones may. `privileged`
+ * asks for root (pkexec on a desktop; direct when this process is root already).
+ */
+export type HelperLauncher = (options: {
+  sysroot: string;
+  mode: 'read' | 'manage';
+  privileged: boolean;
+}) => Promise<OwnedHelper>;
+
+/**
+ * The helper answers `busy` to a second request while one runs (its rule for operations); windows
+ * ask for several things at once, so the app queues its calls to each helper instead.
+ */
+export function oneAtATime(helper: OwnedHelper): OwnedHelper {
+  let tail: Promise<unknown> = Promise.resolve();
+  return {
+    hello: helper.hello,
+    close: () => helper.close(),
+    call(method, params, onProgress) {
+      const next = tail.then(() => helper.call(method, params, onProgress));
+      tail = next.catch(() => undefined);
+      return next;
+    },
+  };
+}
 
 export interface AppContextOptions {
   mode: HandlerContext['mode'];
@@ -53,10 +77,11 @@ export async function createAppContext(options: AppContextOptions): Promise<AppC
 
   /** A helper promise that is forgotten when it fails, so the next call tries again. */
   const start = (
+    mode: 'read' | 'manage',
     privileged: boolean,
     assign: (p: Promise<OwnedHelper> | null) => void,
   ): Promise<OwnedHelper> => {
-    const started = options.launchHelper({ sysroot, privileged });
+    const started = options.launchHelper({ sysroot, mode, privileged }).then(oneAtATime);
     started.catch(() => assign(null));
     assign(started);
     return started;
@@ -68,13 +93,12 @@ export async function createAppContext(options: AppContextOptions): Promise<AppC
     stateroot: options.stateroot,
     demo,
     cache,
-    reader: () => reader ?? start(isRoot, (p) => (reader = p)),
-    // When already root (tests, CI, a root session) one helper reads and manages.
-    manager: () => (isRoot ? ctx.reader() : (manager ?? start(true, (p) => (manager = p)))),
+    reader: () => reader ?? start('read', isRoot, (p) => (reader = p)),
+    manager: () => manager ?? start('manage', true, (p) => (manager = p)),
     async unlock() {
       if ((await ctx.reader()).hello.privileged) return;
       const old = reader;
-      const next = start(true, (p) => (reader = p));
+      const next = start('read', true, (p) => (reader = p));
       await next;
       await (await old)?.close();
     },

@@ -11,7 +11,7 @@ import {
   ipcRequests,
   isIpcChannel,
 } from '../../shared/ipc-contract.ts';
-import type { AuditRecord, ProgressEvent, StatusReport } from '../../shared/types.ts';
+import type { ProgressEvent, StatusReport } from '../../shared/types.ts';
 import { resolveSnapshot } from '../core/ostree/selectors.ts';
 import { type AppCache, mergeHistory } from './cache.ts';
 
@@ -51,34 +51,35 @@ export function createHandlers(ctx: HandlerContext): Handlers {
   ): Promise<HelperResult<M>> =>
     (await ctx.reader()).call(method, { ...target, ...params } as HelperParams<M>);
 
-  /** Runs a mutation in the managing helper, records it, tells every window to refetch. */
+  /**
+   * Runs a mutation in the managing helper and tells every window to refetch. The helper writes the
+   * audit record; the app records only what never reached it (authentication dismissed, no pkexec).
+   */
   const mutate = async <M extends HelperMethod>(
     method: M,
     params: Omit<HelperParams<M>, 'sysroot' | 'os'>,
   ): Promise<HelperResult<M>> => {
-    const started = new Date().toISOString();
-    const record = (result: AuditRecord['result'], detail: string): void =>
+    let helper: HelperPort;
+    try {
+      helper = await ctx.manager();
+    } catch (error) {
+      const time = new Date().toISOString();
       ctx.cache.recordAction({
-        id: `app-${started}-${method}-${Math.random().toString(36).slice(2, 8)}`,
-        time: started,
+        id: `app-${time}-${method}-${Math.random().toString(36).slice(2, 8)}`,
+        time,
         uid: process.getuid?.() ?? null,
         user: process.env.USER ?? null,
         operation: method,
         params: params as Record<string, unknown>,
-        result,
-        detail,
+        result: 'error',
+        detail: toErrorPayload(error).message,
       });
+      throw error;
+    }
     try {
-      const helper = await ctx.manager();
-      const result = await helper.call(method, { ...target, ...params } as HelperParams<M>, (event) =>
+      return await helper.call(method, { ...target, ...params } as HelperParams<M>, (event) =>
         ctx.emit('operation:progress', event),
       );
-      const message = (result as { message?: string }).message ?? 'done';
-      record('ok', message);
-      return result;
-    } catch (error) {
-      record('error', toErrorPayload(error).message);
-      throw error;
     } finally {
       ctx.emit('sysroot:changed', { reason: method });
     }

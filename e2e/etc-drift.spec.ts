@@ -1,0 +1,73 @@
+import { expect, hindsightPerFile, selectorOf, test, version } from './support/hindsight.ts';
+
+const hs = hindsightPerFile();
+
+test('the tree lists every changed path of the next boot’s /etc', async () => {
+  const { page } = hs;
+  await hs.go('etc');
+  const tree = page.getByRole('tree', { name: 'Changed paths under /etc' });
+  await expect(page.getByText('13 changed paths')).toBeVisible();
+  for (const name of ['passwd', 'group', 'fstab', 'hosts', 'sshd_config', 'alice', 'Home.nmconnection']) {
+    await expect(tree.getByRole('treeitem', { name: new RegExp(`^${name}`) })).toBeVisible();
+  }
+});
+
+test('a changed file shows what changed, side by side and unified', async () => {
+  const { page } = hs;
+  await page
+    .getByRole('tree')
+    .getByRole('treeitem', { name: /^passwd/ })
+    .click();
+  const detail = page.getByRole('region', { name: '/etc/passwd' });
+  await expect(detail.getByRole('heading', { name: '/etc/passwd' })).toBeVisible();
+  await expect(detail.getByText('Changed', { exact: true })).toBeVisible();
+  const diff = detail.getByRole('region', { name: 'Changes to /etc/passwd' });
+  await expect(diff).toContainText('alice:x:1000:1000:Alice,,,:/home/alice:/bin/bash');
+  await expect(detail.getByText('Image default (usr/etc)')).toBeVisible();
+  await detail.getByRole('radio', { name: 'Unified' }).check();
+  await expect(detail.getByText('Image default (usr/etc)')).toHaveCount(0);
+  await expect(diff.getByText(/added: alice:x:1000/)).toBeVisible();
+});
+
+test('permissions and owners are shown for a new private file', async () => {
+  const { page } = hs;
+  await page
+    .getByRole('tree')
+    .getByRole('treeitem', { name: /^Home\.nmconnection/ })
+    .click();
+  const detail = page.getByRole('region', {
+    name: '/etc/NetworkManager/system-connections/Home.nmconnection',
+  });
+  await expect(detail.getByText('Added', { exact: true })).toBeVisible();
+  await expect(detail.getByRole('row', { name: /Permissions/ })).toContainText('0600');
+});
+
+test('the tree is keyboard driven', async () => {
+  const { page } = hs;
+  const tree = page.getByRole('tree');
+  await tree.getByRole('treeitem', { name: /^Home\.nmconnection/ }).focus();
+  await page.keyboard.press('Home');
+  await expect(tree.getByRole('treeitem').first()).toBeFocused();
+  await page.keyboard.press('End');
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('heading', { level: 2, name: '/etc/passwd' })).toBeVisible();
+});
+
+test('the filter narrows paths by name and by kind', async () => {
+  const { page } = hs;
+  await page.getByRole('searchbox', { name: 'Filter paths' }).fill('ssh');
+  const tree = page.getByRole('tree');
+  await expect(tree.getByRole('treeitem', { name: /^sshd_config/ })).toBeVisible();
+  await expect(tree.getByRole('treeitem', { name: /^passwd/ })).toHaveCount(0);
+  await page.getByRole('searchbox', { name: 'Filter paths' }).fill('');
+  await page.getByRole('radio', { name: /Added/ }).check();
+  await expect(tree.getByRole('treeitem', { name: /^fstab/ })).toHaveCount(0);
+  await expect(tree.getByRole('treeitem', { name: /^alice/ })).toBeVisible();
+});
+
+test('another deployment’s /etc can be chosen', async () => {
+  const { page } = hs;
+  await page.getByLabel('Deployment', { exact: true }).selectOption(selectorOf(version(hs, '1.0')));
+  await expect(page.getByText(/What 1\.0’s \/etc changed/)).toBeVisible();
+  await expect(page.getByRole('tree').getByRole('treeitem', { name: /^fstab/ })).toHaveCount(0);
+});

@@ -1,0 +1,60 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { defaultDemoDir } from '../core/fixtures/demo.ts';
+import { spawnHelper } from '../helper/helper-client.ts';
+import { createAppContext } from './app-context.ts';
+import { startBrowserServer } from './browser-server.ts';
+import { rendererDir } from './paths.ts';
+
+export interface ServeOptions {
+  sysroot?: string;
+  stateroot?: string;
+  port?: number;
+  /** Where the cache lives; default: next to the demo, in the user's data folder. */
+  dataDir?: string;
+  out(line: string): void;
+  err(line: string): void;
+}
+
+/**
+ * `hindsight serve`: browser mode. Prints the URL with its token as the first line of stdout, serves
+ * until SIGTERM or SIGINT, then stops the helpers and closes the cache.
+ */
+export async function runServe(options: ServeOptions): Promise<number> {
+  const renderer = rendererDir();
+  if (!existsSync(join(renderer, 'index.html'))) {
+    options.err('hindsight: the app is not built yet; run npm run build first\n');
+    return 1;
+  }
+  let broadcast: (
+    event: Parameters<Parameters<typeof createAppContext>[0]['emit']>[0],
+    payload: unknown,
+  ) => void = () => {};
+  const context = await createAppContext({
+    mode: 'browser',
+    sysroot: options.sysroot,
+    stateroot: options.stateroot,
+    dataDir: options.dataDir ?? join(defaultDemoDir(), '..', 'cache'),
+    launchHelper: (launch) => spawnHelper(launch),
+    emit: (event, payload) => broadcast(event, payload),
+    log: (line) => options.err(`${line}\n`),
+  });
+  const server = await startBrowserServer({
+    rendererDir: renderer,
+    dispatch: context.dispatch,
+    port: options.port,
+  });
+  broadcast = server.broadcast;
+  options.out(`${server.url}\n`);
+  options.err(
+    `Hindsight is serving ${context.demo ? 'the demo sysroot' : context.sysroot} at the address above (Ctrl+C stops it).\n`,
+  );
+  await new Promise<void>((resolve) => {
+    const stop = (): void => resolve();
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  await server.close();
+  await context.dispose();
+  return 0;
+}

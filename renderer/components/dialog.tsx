@@ -1,0 +1,91 @@
+import { type ReactNode, useEffect, useId, useRef } from 'react';
+import { Button, ErrorNotice } from './ui.tsx';
+
+/**
+ * A confirmation built on the native modal <dialog>: focus is trapped, Escape cancels, and the
+ * safe choice has focus first when the action is destructive.
+ */
+export function ConfirmDialog({
+  open,
+  title,
+  children,
+  confirmLabel,
+  cancelLabel = 'Cancel',
+  tone = 'primary',
+  busy = false,
+  error,
+  onConfirm,
+  onCancel,
+}: {
+  open: boolean;
+  title: string;
+  children?: ReactNode;
+  confirmLabel: string;
+  cancelLabel?: string;
+  tone?: 'primary' | 'danger';
+  busy?: boolean;
+  error?: unknown;
+  onConfirm: () => void;
+  onCancel: () => void;
+}) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const cancelRef = useRef<HTMLButtonElement>(null);
+  const confirmRef = useRef<HTMLButtonElement>(null);
+  const titleId = useId();
+  const bodyId = useId();
+
+  useEffect(() => {
+    const dialog = ref.current;
+    if (!dialog) return;
+    if (open && !dialog.open) {
+      const opener = document.activeElement as HTMLElement | null;
+      dialog.showModal();
+      (tone === 'danger' ? cancelRef : confirmRef).current?.focus();
+      return () => {
+        if (dialog.open) dialog.close();
+        opener?.focus?.();
+      };
+    }
+    if (!open && dialog.open) dialog.close();
+    return undefined;
+  }, [open, tone]);
+
+  return (
+    <dialog
+      ref={ref}
+      className="dialog"
+      aria-labelledby={titleId}
+      aria-describedby={bodyId}
+      onCancel={(e) => {
+        e.preventDefault();
+        if (!busy) onCancel();
+      }}
+    >
+      {open && (
+        <form
+          method="dialog"
+          onSubmit={(e) => {
+            e.preventDefault();
+            onConfirm();
+          }}
+        >
+          <h2 id={titleId} className="dialog-title">
+            {title}
+          </h2>
+          <div id={bodyId} className="dialog-body">
+            {children}
+          </div>
+          {error ? <ErrorNotice error={error} compact /> : null}
+          <div className="dialog-actions">
+            <Button ref={cancelRef} onClick={onCancel} disabled={busy}>
+              {cancelLabel}
+            </Button>
+            <Button ref={confirmRef} type="submit" variant={tone} busy={busy}>
+              {confirmLabel}
+            </Button>
+          </div>
+        </form>
+      )}
+    </dialog>
+  );
+}
