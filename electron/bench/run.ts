@@ -1,0 +1,529 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import type { StatusReport } from '../../shared/types.ts';
+import { etcDrift } from '../core/etc/etc-drift.ts';
+import { etcMerge } from '../core/etc/etc-merge.ts';
+import { findProgram, requireProgram, runSync, runSyncChecked } from '../core/exec.ts';
+import { DPKG_STATUS_PATH } from '../core/fixtures/sysroot-fixture.ts';
+import { deploymentPath, readStatus } from '../core/ostree/sysroot.ts';
+import { packageDelta } from '../core/packages/package-delta.ts';
+import {
+  type BenchFixture,
+  builderHash,
+  ensureFixture,
+  type FixtureName,
+  GROWTH_SIZES,
+  PROJECT_ROOT,
+} from './fixtures.ts';
+import {
+  growthExponent,
+  processTask,
+  type SampleOptions,
+  type Stats,
+  sample,
+  sampleGroup,
+  samplePair,
+} from './measure.ts';
+
+/**
+ * `npm run bench`: Hindsight side by side with the tool a user would run instead, on the same
+ * fixtures in the same run. Prints a table and writes bench/results.json.
+ */
+
+type Unit = 'ratio' | 'ms' | 'MiB' | 'exponent';
+
+interface Side {
+  label: string;
+  stats: Stats;
+}
+
+export interface RowResult {
+  id: string;
+  title: string;
+  /** What the figure is: a ratio (Hindsight ÷ other), an absolute time or size, or a growth exponent. */
+  unit: Unit;
+  figure: number | null;
+  target: number | null;
+  pass: boolean | null;
+  hindsight?: Side;
+  other?: Side;
+  /** How the figure was taken, in words, including what stands in for what. */
+  method: string;
+  details?: Record<string, unknown>;
+  skipped?: string;
+}
+
+interface Context {
+  fixtures: Record<'desktop' | 'stress', BenchFixture>;
+  growth: BenchFixture[];
+  reports: Map<string, StatusReport>;
+  trios: Map<string, Promise<DriftTrio>>;
+  node: string;
+  cli: string;
+  ostree: string;
+}
+
+interface BenchRow {
+  id: string;
+  title: string;
+  unit: Unit;
+  target: number | null;
+  /** Rows that cannot be measured yet say why; they are printed, never faked. */
+  skip?: string;
+  run?: (ctx: Context) => Promise<Omit<RowResult, 'id' | 'title' | 'unit' | 'target' | 'pass'>>;
+}
+
+const PROCESS_RUNS: SampleOptions = { warmup: 2, runs: 9 };
+/** Stress rows take seconds per run on the compared side; fewer runs keep the whole bench short. */
+const STRESS_RUNS: SampleOptions = { warmup: 1, runs: 7 };
+const WARM_RUNS: SampleOptions = { warmup: 3, runs: 15 };
+const runsFor = (fx: BenchFixture): SampleOptions => (fx.name === 'stress' ? STRESS_RUNS : PROCESS_RUNS);
+
+async function report(ctx: Context, fx: BenchFixture): Promise<StatusReport> {
+  const cached = ctx.reports.get(fx.name);
+  if (cached) return cached;
+  const fresh = await readStatus({ sysroot: fx.sysroot });
+  ctx.reports.set(fx.name, fresh);
+  return fresh;
+}
+
+const cliTask = (ctx: Context, args: string[]) => processTask(ctx.node, [ctx.cli, ...args]);
+const configDiffTask = (ctx: Context, fx: BenchFixture) =>
+  processTask(ctx.ostree, ['admin', 'config-diff', `--sysroot=${fx.sysroot}`, `--os=${fx.stateroot}`]);
+
+const ratio = (a: number, b: number): number => Math.round((a / b) * 1000) / 1000;
+
+function ratioRow(h: Side, o: Side, method: string) {
+  const cpu = h.stats.cpuMedian && o.stats.cpuMedian ? ratio(h.stats.cpuMedian, o.stats.cpuMedian) : null;
+  return {
+    figure: ratio(h.stats.median, o.stats.median),
+    hindsight: h,
+    other: o,
+    method,
+    // The same ratio in CPU time: a check on the wall-clock figure when the machine is busy.
+    details: { cpuRatio: cpu },
+  };
+}
+
+/** config-diff always diffs the merge deployment (index 0 on a sysroot that is not booted); so do we. */
+const CONFIG_DIFF = 'ostree admin config-diff (whole process)';
+
+/**
+ * The CLI drift, the warm engine drift and config-diff, measured in turn in one loop: both drift
+ * rows of a fixture share config-diff's runs (on stress they are most of the bench's time).
+ */
+interface DriftTrio {
+  cli: Stats;
+  warm: Stats;
+  configDiff: Stats;
+  firstCallMs: number;
+}
+
+function driftTrio(ctx: Context, fx: BenchFixture): Promise<DriftTrio> {
+  const known = ctx.trios.get(fx.name);
+  if (known) return known;
+  const measured = (async (): Promise<DriftTrio> => {
+    const status = await report(ctx, fx);
+    // The first call in this process finds no remembered comparisons: every same-size file is read.
+    const started = performance.now();
+    etcDrift(status, '0');
+    const firstCallMs = Math.round((performance.now() - started) * 10) / 10;
+    const [cli, warm, configDiff] = (await sampleGroup(
+      [
+        cliTask(ctx, ['etc', 'drift', '0', `--sysroot=${fx.sysroot}`]),
+        () => JSON.stringify(etcDrift(status, '0')),
+        configDiffTask(ctx, fx),
+      ],
+      runsFor(fx),
+    )) as [Stats, Stats, Stats];
+    return { cli, warm, configDiff, firstCallMs };
+  })();
+  ctx.trios.set(fx.name, measured);
+  return measured;
+}
+
+async function driftCli(ctx: Context, fx: BenchFixture) {
+  const trio = await driftTrio(ctx, fx);
+  return ratioRow(
+    { label: 'hindsight etc drift 0 (whole process)', stats: trio.cli },
+    { label: CONFIG_DIFF, stats: trio.configDiff },
+    `both on deployment 0 of the ${fx.name} fixture (${fx.etcFiles} files in /etc, ${fx.localEdits} local edits), in turn, ${runsFor(fx).warmup} warm-up + ${runsFor(fx).runs} runs each`,
+  );
+}
+
+async function driftWarm(ctx: Context, fx: BenchFixture) {
+  const trio = await driftTrio(ctx, fx);
+  const h = trio.warm;
+  const o = trio.configDiff;
+  return {
+    ...ratioRow(
+      { label: 'etcDrift(report, "0") in process, warm, result serialised to JSON', stats: h },
+      { label: CONFIG_DIFF, stats: o },
+      `the warm engine call stands in for the warm helper call until the helper is measured (status already read, as a running helper holds it; byte comparisons, directory listings and symlink targets remembered from earlier calls, each checked against the inode, size, mtime and ctime it had); deployment 0 of ${fx.name}`,
+    ),
+    details: {
+      cpuRatio: ratio(h.cpuMedian ?? 0, o.cpuMedian ?? 1),
+      firstCallMs: trio.firstCallMs,
+      firstCallRatio: ratio(trio.firstCallMs, o.median),
+    },
+  };
+}
+
+function adminDir(status: StatusReport, index: number): string {
+  const d = status.deployments[index];
+  if (!d) throw new Error(`no deployment ${index}`);
+  return join(deploymentPath(status.sysroot, d), DPKG_STATUS_PATH, '..');
+}
+
+/** What a user runs to compare two trees' packages: two dpkg-query runs, sorted, diffed. */
+const DPKG_PIPELINE = 'diff <(dpkg-query --admindir="$1" -W | sort) <(dpkg-query --admindir="$2" -W | sort)';
+
+async function deltaCli(ctx: Context, fx: BenchFixture) {
+  const status = await report(ctx, fx);
+  const bash = requireProgram('bash');
+  requireProgram('dpkg-query');
+  const [h, o] = await samplePair(
+    cliTask(ctx, ['packages', 'diff', '1', '0', `--sysroot=${fx.sysroot}`]),
+    // diff exits 1 when the lists differ, which they do.
+    processTask(bash, ['-c', DPKG_PIPELINE, 'bench', adminDir(status, 1), adminDir(status, 0)], [0, 1]),
+    PROCESS_RUNS,
+  );
+  return ratioRow(
+    { label: 'hindsight packages diff 1 0 (whole process, includes the whole-tree file counts)', stats: h },
+    { label: `bash -c '${DPKG_PIPELINE}' (whole pipeline)`, stats: o },
+    `${fx.name}: deployments 1 and 0, ~${fx.packages} packages each`,
+  );
+}
+
+async function deltaWarm(ctx: Context, fx: BenchFixture) {
+  const status = await report(ctx, fx);
+  const h = await sample(async () => JSON.stringify(await packageDelta(status, '1', '0')), WARM_RUNS);
+  return {
+    figure: h.median,
+    hindsight: { label: 'packageDelta(report, "1", "0") in process, package lists cached', stats: h },
+    method: `${fx.name}: warm engine call after the first read (package lists from the cache), including the file counts and JSON serialisation`,
+  };
+}
+
+async function statusCli(ctx: Context, fx: BenchFixture) {
+  const [h, o] = await samplePair(
+    cliTask(ctx, ['status', `--sysroot=${fx.sysroot}`]),
+    processTask(ctx.ostree, ['admin', 'status', `--sysroot=${fx.sysroot}`]),
+    { warmup: 3, runs: 15 },
+  );
+  return ratioRow(
+    { label: 'hindsight status (whole process)', stats: h },
+    { label: 'ostree admin status (whole process)', stats: o },
+    `${fx.name}: ${fx.deployments} deployments`,
+  );
+}
+
+async function mergeWarm(ctx: Context, fx: BenchFixture) {
+  const status = await report(ctx, fx);
+  const last = String(status.deployments.length - 1);
+  let files = 0;
+  const h = await sample(
+    async () => {
+      const merge = await etcMerge(status, '0', last);
+      files = merge.files.length;
+      JSON.stringify(merge);
+    },
+    { warmup: 2, runs: 7 },
+  );
+  return {
+    figure: h.median,
+    hindsight: { label: `etcMerge(report, "0", "${last}") in process, warm`, stats: h },
+    method: `${fx.name}: three-way analysis of all of /etc (${fx.etcFiles} files): deployment 0's edits against the oldest deployment's image, ${files} paths reported`,
+  };
+}
+
+/** Drifts per memory probe: one cold, the rest warm, as a helper serving several requests. */
+const PROBE_REPEAT = 3;
+
+async function driftMemory(ctx: Context, fx: BenchFixture) {
+  const probe = join(PROJECT_ROOT, 'electron', 'bench', 'rss-probe.mjs');
+  const bundle = join(PROJECT_ROOT, 'dist', 'cli.mjs');
+  const drift = ['etc', 'drift', '0', '--json', `--sysroot=${fx.sysroot}`];
+  const samples: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const result = runSync(ctx.node, [probe, bundle, String(PROBE_REPEAT), ...drift]);
+    const kb = /HINDSIGHT_MAXRSS_KB=(\d+)/.exec(result.stderr)?.[1];
+    if (result.code !== 0 || !kb) throw new Error(`memory probe failed: ${result.stderr.trim()}`);
+    samples.push(Number(kb) / 1024);
+  }
+  const details: Record<string, unknown> = {};
+  const time = findProgram('time');
+  if (time) {
+    const result = runSync(time, ['-v', ctx.node, ctx.cli, ...drift]);
+    const kb = /Maximum resident set size \(kbytes\): (\d+)/.exec(result.stderr)?.[1];
+    if (kb) details.timeMaxRssMiB = Math.round(Number(kb) / 102.4) / 10;
+  }
+  const peak = Math.round(Math.max(...samples) * 10) / 10;
+  return {
+    figure: peak,
+    details: { ...details, samplesMiB: samples.map((s) => Math.round(s * 10) / 10) },
+    method: `${fx.name}: peak RSS (resourceUsage().maxRSS) of a separate node process that runs the bundled CLI's etc drift 0 --json ${PROBE_REPEAT} times (first cold, then warm, as a helper serving requests would), highest of 3 such processes; timeMaxRssMiB: /usr/bin/time -v of one plain CLI run, when installed`,
+  };
+}
+
+async function driftGrowth(ctx: Context) {
+  const points: { size: number; ms: number; configDiffMs: number; entries: number }[] = [];
+  for (const fx of ctx.growth) {
+    const status = await report(ctx, fx);
+    let entries = 0;
+    const [h, o] = await samplePair(
+      () => {
+        entries = etcDrift(status, '0').entries.length;
+      },
+      configDiffTask(ctx, fx),
+      { warmup: 1, runs: 5 },
+    );
+    points.push({ size: fx.etcFiles, ms: h.median, configDiffMs: o.median, entries });
+  }
+  const exponent = growthExponent(points);
+  const first = points[0];
+  const last = points[points.length - 1];
+  return {
+    figure: exponent,
+    details: {
+      points,
+      timeRatio: first && last ? Math.round((last.ms / first.ms) * 100) / 100 : null,
+      sizeRatio: first && last ? last.size / first.size : null,
+      configDiffExponent: growthExponent(points.map((p) => ({ size: p.size, ms: p.configDiffMs }))),
+    },
+    method:
+      'warm in-process etcDrift on deployments with 2,500 / 5,000 / 10,000 / 20,000 files in /etc, 2% of them edited; slope of log(time) over log(files), 1.0 = linear',
+  };
+}
+
+const ROWS: BenchRow[] = [
+  {
+    id: 'drift-cli-stress',
+    title: '/etc drift, CLI whole process, stress ÷ config-diff',
+    unit: 'ratio',
+    target: 0.3,
+    run: (ctx) => driftCli(ctx, ctx.fixtures.stress),
+  },
+  {
+    id: 'drift-warm-desktop',
+    title: '/etc drift, warm call, desktop ÷ config-diff',
+    unit: 'ratio',
+    target: 0.2,
+    run: (ctx) => driftWarm(ctx, ctx.fixtures.desktop),
+  },
+  {
+    id: 'drift-warm-stress',
+    title: '/etc drift, warm call, stress ÷ config-diff',
+    unit: 'ratio',
+    target: 0.2,
+    run: (ctx) => driftWarm(ctx, ctx.fixtures.stress),
+  },
+  {
+    id: 'delta-cli-desktop',
+    title: 'package delta, CLI whole process, desktop ÷ dpkg-query pipeline',
+    unit: 'ratio',
+    target: 0.5,
+    run: (ctx) => deltaCli(ctx, ctx.fixtures.desktop),
+  },
+  {
+    id: 'delta-warm-desktop',
+    title: 'package delta, warm (cache hit), desktop',
+    unit: 'ms',
+    target: 20,
+    run: (ctx) => deltaWarm(ctx, ctx.fixtures.desktop),
+  },
+  {
+    id: 'delta-warm-stress',
+    title: 'package delta, warm (cache hit), stress',
+    unit: 'ms',
+    target: 20,
+    run: (ctx) => deltaWarm(ctx, ctx.fixtures.stress),
+  },
+  {
+    id: 'status-cli-desktop',
+    title: 'status, CLI whole process, desktop ÷ ostree admin status',
+    unit: 'ratio',
+    target: 1.5,
+    run: (ctx) => statusCli(ctx, ctx.fixtures.desktop),
+  },
+  {
+    id: 'status-cli-stress',
+    title: 'status, CLI whole process, stress ÷ ostree admin status',
+    unit: 'ratio',
+    target: 1.5,
+    run: (ctx) => statusCli(ctx, ctx.fixtures.stress),
+  },
+  {
+    id: 'merge-warm-stress',
+    title: 'three-way analysis of all /etc, warm, stress',
+    unit: 'ms',
+    target: 1000,
+    run: (ctx) => mergeWarm(ctx, ctx.fixtures.stress),
+  },
+  {
+    id: 'drift-memory-stress',
+    title: 'peak memory of an engine process during a stress drift',
+    unit: 'MiB',
+    target: 200,
+    run: (ctx) => driftMemory(ctx, ctx.fixtures.stress),
+  },
+  {
+    id: 'drift-growth',
+    title: 'growth of drift time, 2,500 → 20,000 files (exponent)',
+    unit: 'exponent',
+    target: 1,
+    run: (ctx) => driftGrowth(ctx),
+  },
+  {
+    id: 'browser-deployment-list',
+    title: 'browser mode: deployment list painted after load',
+    unit: 'ms',
+    target: 1000,
+    skip: 'the renderer and browser mode are still being built; this row needs them',
+  },
+  {
+    id: 'browser-filter-packages',
+    title: 'browser mode: filter 6,000 packages, one keystroke',
+    unit: 'ms',
+    target: 50,
+    skip: 'the renderer and browser mode are still being built; this row needs them',
+  },
+  {
+    id: 'browser-open-diff',
+    title: 'browser mode: open a 20,000-line diff',
+    unit: 'ms',
+    target: 300,
+    skip: 'the renderer and browser mode are still being built; this row needs them',
+  },
+];
+
+// ---------------------------------------------------------------------------------------------------
+
+const UNIT_TEXT: Record<Unit, (x: number) => string> = {
+  ratio: (x) => `${x.toFixed(3)}×`,
+  ms: (x) => `${x.toFixed(1)} ms`,
+  MiB: (x) => `${x.toFixed(1)} MiB`,
+  exponent: (x) => x.toFixed(3),
+};
+
+const ms = (s: Stats): string =>
+  `${s.median.toFixed(1)} ms (${s.min.toFixed(1)}–${s.max.toFixed(1)}, IQR ±${(s.spread * 50).toFixed(0)}%${s.cpuMedian === undefined ? '' : `, cpu ${s.cpuMedian.toFixed(0)} ms`})`;
+
+function printTable(results: RowResult[]): void {
+  const lines: string[][] = [['row', 'figure', 'target', 'result', 'Hindsight | compared with']];
+  for (const r of results) {
+    const figure = r.figure === null ? '—' : UNIT_TEXT[r.unit](r.figure);
+    const target = r.target === null ? '—' : `≤ ${UNIT_TEXT[r.unit](r.target)}`;
+    const result = r.skipped ? 'not measured yet' : r.pass ? 'meets' : 'falls short';
+    const sides = r.skipped
+      ? r.skipped
+      : [r.hindsight ? ms(r.hindsight.stats) : '', r.other ? `${ms(r.other.stats)} ${r.other.label}` : '']
+          .filter(Boolean)
+          .join(' | ');
+    lines.push([r.title, figure, target, result, sides]);
+  }
+  const widths = [0, 1, 2, 3].map((i) => Math.max(...lines.map((l) => (l[i] as string).length)));
+  for (const [n, l] of lines.entries()) {
+    const head = l.slice(0, 4).map((c, i) => c.padEnd(widths[i] as number));
+    console.log(`${head.join('  ')}  ${l[4]}`.trimEnd());
+    if (n === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  }
+}
+
+/**
+ * The CLI rows run dist/cli.mjs, the bundle a user runs, so it is rebuilt first. When the whole
+ * build fails on code unrelated to the CLI (the renderer, say), the CLI entry alone is bundled with
+ * the same settings .ci/build.mjs uses.
+ */
+async function build(log: (line: string) => void): Promise<void> {
+  const result = runSync(process.execPath, [join(PROJECT_ROOT, '.ci', 'build.mjs'), '--quiet']);
+  if (result.code === 0) return;
+  const first = result.stderr.split('\n').find((l) => l.includes('ERROR')) ?? result.stderr.trim();
+  log(`  npm run build failed (${first.trim()}); bundling the CLI alone`);
+  const esbuild = await import('esbuild');
+  await esbuild.build({
+    absWorkingDir: PROJECT_ROOT,
+    entryPoints: [{ in: 'electron/cli/entry.ts', out: 'cli' }],
+    outdir: join(PROJECT_ROOT, 'dist'),
+    outExtension: { '.js': '.mjs' },
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    external: ['better-sqlite3', 'electron'],
+    banner: {
+      js: "import { createRequire as __hsCreateRequire } from 'node:module'; const require = __hsCreateRequire(import.meta.url);",
+    },
+    sourcemap: 'linked',
+    logLevel: 'warning',
+  });
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const only = process.argv.slice(2);
+  const log = (line: string): void => console.log(line);
+  log('building dist/ (the CLI rows run the bundle a user runs)…');
+  await build(log);
+  const hash = builderHash();
+  const fixtures = {
+    desktop: ensureFixture('desktop', hash, log),
+    stress: ensureFixture('stress', hash, log),
+  };
+  const growth = GROWTH_SIZES.map((n) => ensureFixture(`growth-${n}` as FixtureName, hash, log));
+  const fixtureSeconds = (performance.now() - started) / 1000;
+  const ctx: Context = {
+    fixtures,
+    growth,
+    reports: new Map(),
+    trios: new Map(),
+    node: process.execPath,
+    cli: join(PROJECT_ROOT, 'electron', 'cli', 'hindsight.mjs'),
+    ostree: requireProgram('ostree', 'ostree-missing'),
+  };
+  const results: RowResult[] = [];
+  for (const row of ROWS) {
+    const base = { id: row.id, title: row.title, unit: row.unit, target: row.target };
+    if (row.skip || !row.run || (only.length && !only.includes(row.id))) {
+      const skipped = row.skip ?? (row.run ? 'not selected on the command line' : 'no measurement');
+      results.push({ ...base, figure: null, pass: null, method: '', skipped });
+      log(`- ${row.title}: not measured yet: ${skipped}`);
+      continue;
+    }
+    log(`- ${row.title}…`);
+    const measured = await row.run(ctx);
+    const pass = measured.figure === null || row.target === null ? null : measured.figure <= row.target;
+    results.push({ ...base, ...measured, pass });
+  }
+  console.log('');
+  printTable(results);
+  const ostreeVersion = /Version:\s*'?([0-9.]+)/.exec(
+    runSyncChecked(ctx.ostree, ['--version']).toString('utf8'),
+  )?.[1];
+  const out = {
+    generatedAt: new Date().toISOString(),
+    machine: {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model ?? null,
+      memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+      kernel: os.release(),
+      node: process.version,
+      ostree: ostreeVersion ?? null,
+    },
+    fixtures: [fixtures.desktop, fixtures.stress, ...growth],
+    rows: results,
+    fixtureSeconds: Math.round(fixtureSeconds * 10) / 10,
+    totalSeconds: Math.round((performance.now() - started) / 100) / 10,
+  };
+  mkdirSync(join(PROJECT_ROOT, 'bench'), { recursive: true });
+  writeFileSync(join(PROJECT_ROOT, 'bench', 'results.json'), `${JSON.stringify(out, null, 2)}\n`);
+  const short = results.filter((r) => r.pass === false).map((r) => r.id);
+  console.log(
+    `\n${results.filter((r) => r.pass).length} of ${results.length} rows meet their target` +
+      `${short.length ? `; short: ${short.join(', ')}` : ''}; ${results.filter((r) => r.skipped).length} not measured.` +
+      ` Total ${out.totalSeconds} s (fixtures ${out.fixtureSeconds} s). Wrote bench/results.json.`,
+  );
+}
+
+await main();
