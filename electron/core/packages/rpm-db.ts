@@ -10,7 +10,8 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type BetterSqlite3 from 'better-sqlite3';
 import { HindsightError } from '../../../shared/errors.ts';
 import type { PackageEntry } from '../../../shared/types.ts';
 import { sortPackages } from './dpkg-db.ts';
@@ -86,10 +87,17 @@ export function readRpmSqliteBuffer(bytes: Buffer, label = 'rpmdb.sqlite'): Pack
 }
 
 /** Opens, reads and closes one database file; `label` names it in errors. */
+/** Loaded on first use: dpkg systems and most CLI commands never pay for the native module. */
+function openDatabase(path: string): BetterSqlite3.Database {
+  const load = typeof require === 'function' ? require : createRequire(import.meta.url);
+  const Database = load('better-sqlite3') as typeof BetterSqlite3;
+  return new Database(path, { readonly: true, fileMustExist: true });
+}
+
 function readOpenDatabase(path: string, label: string): PackageEntry[] {
-  let db: Database.Database;
+  let db: BetterSqlite3.Database;
   try {
-    db = new Database(path, { readonly: true, fileMustExist: true });
+    db = openDatabase(path);
   } catch (error) {
     throw new HindsightError('unreadable', `cannot open ${label}: ${sqliteMessage(error)}`);
   }
