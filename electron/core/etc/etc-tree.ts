@@ -285,22 +285,6 @@ function readFully(fd: number, buf: Buffer, want: number, position: number): num
   return got;
 }
 
-/** Same type, mode, owner, symlink target and bytes: what OSTree counts as an unmodified file. */
-export function sameNode(aPath: Buffer, a: NodeInfo, bPath: Buffer, b: NodeInfo): boolean {
-  if (a.type !== b.type || a.mode !== b.mode || a.uid !== b.uid || a.gid !== b.gid) return false;
-  if (a.type === 'symlink') return (a.targetBytes as Buffer).equals(b.targetBytes as Buffer);
-  if (a.type === 'file') return sameFileBytes(aPath, a, bPath, b);
-  return true;
-}
-
-/** Same content only (bytes or symlink target), ignoring mode and owner. */
-export function sameContent(aPath: Buffer, a: NodeInfo, bPath: Buffer, b: NodeInfo): boolean {
-  if (a.type !== b.type) return false;
-  if (a.type === 'symlink') return (a.targetBytes as Buffer).equals(b.targetBytes as Buffer);
-  if (a.type === 'file') return sameFileBytes(aPath, a, bPath, b);
-  return true;
-}
-
 export interface TextRead {
   kind: ContentKind;
   text?: string;

@@ -1,54 +1,9 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { HindsightError } from '../../../shared/errors.ts';
-import type { PackageEntry } from '../../../shared/types.ts';
-import { requireProgram, runSync } from '../exec.ts';
-import { DPKG_STATUS_PATH } from '../fixtures/sysroot-fixture.ts';
-import { tool, useMergeScenario } from '../fixtures/test-support.ts';
+import { deltaByDpkg, dpkgQuery, tool, useMergeScenario } from '../fixtures/test-support.ts';
 import { deploymentPath } from '../ostree/sysroot.ts';
 import { packageDelta } from './package-delta.ts';
-
-function dpkgQuery(tree: string): PackageEntry[] {
-  const admindir = join(tree, DPKG_STATUS_PATH, '..');
-  return tool('dpkg-query', [
-    `--admindir=${admindir}`,
-    '-W',
-    '-f',
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax
-    '${db:Status-Status} ${Package} ${Version} ${Architecture}\n',
-  ])
-    .split('\n')
-    .filter((l) => l.startsWith('installed '))
-    .map((l) => {
-      const [, name, version, arch] = l.split(' ');
-      return { name: name as string, version: version as string, arch: arch as string };
-    });
-}
-
-/** Classifies a delta the way a user would by hand: dpkg-query on both trees, dpkg --compare-versions per change. */
-function deltaByDpkg(from: PackageEntry[], to: PackageEntry[]) {
-  const dpkg = requireProgram('dpkg');
-  const before = new Map(from.map((p) => [p.name, p]));
-  const after = new Map(to.map((p) => [p.name, p]));
-  const result = {
-    added: [] as string[],
-    removed: [] as string[],
-    upgraded: [] as string[],
-    downgraded: [] as string[],
-  };
-  for (const [name, p] of before) {
-    const q = after.get(name);
-    if (!q) result.removed.push(name);
-    else if (p.version !== q.version) {
-      const lt = runSync(dpkg, ['--compare-versions', p.version, 'lt', q.version]).code === 0;
-      (lt ? result.upgraded : result.downgraded).push(`${name} ${p.version} ${q.version}`);
-    }
-  }
-  for (const name of after.keys()) if (!before.has(name)) result.added.push(name);
-  for (const list of Object.values(result)) list.sort();
-  return result;
-}
 
 describe('package delta on real dpkg databases', () => {
   const ctx = useMergeScenario();
