@@ -13,6 +13,7 @@ import {
 } from '../../shared/helper-contract.ts';
 import type { ProgressEvent } from '../../shared/types.ts';
 import { findProgram, startProgram } from '../core/exec.ts';
+import { projectRoot } from '../main/paths.ts';
 import { LineReader } from './line-reader.ts';
 
 /**
@@ -35,15 +36,12 @@ function thisFile(): string {
   return typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url);
 }
 
-function projectRoot(from: string): string | null {
-  let dir = from;
-  for (;;) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'electron', 'cli', 'hindsight.mjs'))) {
-      return dir;
-    }
-    const up = dirname(dir);
-    if (up === dir) return null;
-    dir = up;
+/** The project folder in development and bundles; none in an installed layout without package.json. */
+function projectRootOrNull(from: string): string | null {
+  try {
+    return projectRoot(from);
+  } catch {
+    return null;
   }
 }
 
@@ -62,7 +60,7 @@ function nodeCommand(script: string): HelperCommand {
  */
 export function defaultHelperCommand(): HelperCommand {
   const file = thisFile();
-  const root = projectRoot(dirname(file));
+  const root = projectRootOrNull(dirname(file));
   if (root && file.endsWith('.ts')) {
     const loader = join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs');
     return {
