@@ -140,8 +140,10 @@ describe('the helper, method by method, on the demo sysroot', () => {
   });
 
   it('upgrades: pulls over HTTP with progress (objects, bytes) and deploys, keeping the rollback', async () => {
-    // Content objects (.filez) come slowly, so libostree reports at least once mid-pull (it does every second).
-    remote.delay = (path) => (path.endsWith('.filez') ? 1500 : 0);
+    // Content objects (.filez) arrive one after another over several seconds, so libostree's
+    // once-a-second progress report lands mid-pull even when a loaded machine delays its timer.
+    let served = 0;
+    remote.delay = (path) => (path.endsWith('.filez') ? 400 + 900 * served++ : 0);
     const before = ostreeStatus(sysroot);
     const events: ProgressEvent[] = [];
     const check = await helper.call('upgradeCheck', {});
