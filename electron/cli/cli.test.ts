@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { tool, useMergeScenario } from '../core/fixtures/test-support.ts';
 
@@ -13,7 +13,8 @@ const LAUNCHER = fileURLToPath(new URL('./hindsight.mjs', import.meta.url));
 function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
   const result = spawnSync(process.execPath, [LAUNCHER, ...args], {
     encoding: 'utf8',
-    env: { ...process.env, ...env },
+    // Its cache goes to a folder of this test's, not the user's.
+    env: { ...process.env, XDG_DATA_HOME: dataHome, ...env },
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
@@ -27,8 +28,11 @@ function assertOneLineError(result: ReturnType<typeof cli>, code: string, exit =
   assert.equal((JSON.parse(result.stdout) as { error: { code: string } }).error.code, code);
 }
 
+const dataHome = mkdtempSync(join(tmpdir(), 'hindsight-cli-data-'));
+
 describe('hindsight CLI', () => {
   const ctx = useMergeScenario();
+  after(() => rmSync(dataHome, { recursive: true, force: true }));
 
   it('status --json has every field, in ostree admin status order', () => {
     const result = cli(['status', '--sysroot', ctx.scenario.sysroot, '--json']);
@@ -127,7 +131,7 @@ describe('hindsight CLI', () => {
   });
 
   it('says ostree is missing, in one line, when it cannot be found', () => {
-    const result = cli(['status', '--sysroot', ctx.scenario.sysroot, '--json'], {
+    const result = cli(['status', '--sysroot', ctx.scenario.sysroot, '--json', '--no-cache'], {
       HINDSIGHT_PROGRAM_DIRS: '/nonexistent',
     });
     assertOneLineError(result, 'ostree-missing');

@@ -4,6 +4,7 @@ import { HindsightError, toErrorPayload } from '../../shared/errors.ts';
 import type { HelperMethod, HelperParams, HelperResult } from '../../shared/helper-contract.ts';
 import type { Resolution } from '../../shared/schemas.ts';
 import type { ProgressEvent } from '../../shared/types.ts';
+import type { AppCache } from '../core/app-cache.ts';
 import { readStatus } from '../core/ostree/sysroot.ts';
 import type { HelperClient } from '../helper/helper-client.ts';
 import {
@@ -51,6 +52,8 @@ Changes (through the privileged helper; as root, or through pkexec):
   reboot                         reboot a running OSTree system into its next deployment
   history [--limit N]            the changes made through Hindsight (the helper's audit log)
 
+Options: --no-cache (or HINDSIGHT_NO_CACHE=1) reads everything afresh instead of through the local cache.
+
 Selectors: an index (0), booted, default, pending, rollback, staged, a commit checksum or
 prefix, or a ref. --sysroot defaults to / on a booted OSTree system.`;
 
@@ -73,6 +76,7 @@ const OPTIONS = {
   'allow-booted': { type: 'boolean', default: false },
   limit: { type: 'string' },
   port: { type: 'string' },
+  'no-cache': { type: 'boolean', default: false },
 } as const;
 
 const TAKES = ['merged', 'local', 'upstream'] as const;
@@ -142,6 +146,25 @@ function want(positionals: string[], min: number, max: number, usage: string): v
   if (positionals.length < min || positionals.length > max) throw usageError(`usage: hindsight ${usage}`);
 }
 
+/**
+ * The local cache (see app-cache.ts), opened on first use and once per process. A cache that cannot
+ * be opened (read-only home, say) only costs speed.
+ */
+let cliCache: Promise<AppCache | null> | null = null;
+function openCache(): Promise<AppCache | null> {
+  cliCache ??= import('../core/app-cache.ts').then(
+    ({ AppCache, defaultCacheFile }) => {
+      try {
+        return new AppCache(defaultCacheFile());
+      } catch {
+        return null;
+      }
+    },
+    () => null,
+  );
+  return cliCache;
+}
+
 /** Runs one CLI invocation and returns the exit code; never throws. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   let json = argv.includes('--json');
@@ -162,7 +185,13 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }
     const emit = (data: unknown, human: string): void =>
       io.out(json ? `${JSON.stringify(data, null, 2)}\n` : human);
-    const status = () => readStatus({ sysroot: sysrootFrom(values.sysroot), stateroot: values.os });
+    const useCache = !values['no-cache'] && !process.env.HINDSIGHT_NO_CACHE;
+    const status = async () =>
+      readStatus({
+        sysroot: sysrootFrom(values.sysroot),
+        stateroot: values.os,
+        store: useCache ? ((await openCache()) ?? undefined) : undefined,
+      });
     const target = { ...(values.os ? { os: values.os } : {}) };
     let lastProgress = '';
     const progress = (event: ProgressEvent): void => {
@@ -212,8 +241,16 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       case 'packages': {
         if (rest[0] !== 'diff') throw usageError('usage: hindsight packages diff FROM TO');
         want(rest, 3, 3, 'packages diff FROM TO');
-        const { packageDelta } = await import('../core/packages/package-delta.ts');
-        const delta = await packageDelta(await status(), rest[1] as string, rest[2] as string);
+        const { packageDelta, rememberedPackageDelta } = await import('../core/packages/package-delta.ts');
+        const report = await status();
+        const [from, to] = [rest[1] as string, rest[2] as string];
+        const delta = await rememberedPackageDelta(
+          report,
+          from,
+          to,
+          useCache ? await openCache() : null,
+          () => packageDelta(report, from, to),
+        );
         emit(delta, formatPackageDelta(delta));
         return 0;
       }
@@ -311,7 +348,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           const report = await status();
           const selector = args[0] ?? (report.deployments.some((d) => d.booted) ? 'booted' : 'default');
           const { etcDrift } = await import('../core/etc/etc-drift.ts');
-          const drift = etcDrift(report, selector, { diffs: values.diff });
+          const store = useCache ? ((await openCache()) ?? undefined) : undefined;
+          const drift = etcDrift(report, selector, { diffs: values.diff, store });
           emit(drift, formatDrift(drift));
           return 0;
         }

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IpcEventName, IpcEvents } from '../../shared/ipc-contract.ts';
+import { AppCache } from '../core/app-cache.ts';
 import { buildDemo, defaultDemoDir } from '../core/fixtures/demo.ts';
-import { AppCache } from './cache.ts';
 import { createHandlers, dispatch, type HandlerContext, type HelperPort } from './handlers.ts';
 
 /** A running helper the app owns: the handlers' port plus a way to stop it. */

@@ -11,9 +11,9 @@ import {
   ipcRequests,
   isIpcChannel,
 } from '../../shared/ipc-contract.ts';
-import type { ProgressEvent, StatusReport } from '../../shared/types.ts';
-import { resolveSnapshot } from '../core/ostree/selectors.ts';
-import { type AppCache, mergeHistory } from './cache.ts';
+import type { ProgressEvent } from '../../shared/types.ts';
+import { type AppCache, mergeHistory } from '../core/app-cache.ts';
+import { rememberedPackageDelta } from '../core/packages/package-delta.ts';
 
 /** What the handlers need from a running helper process. */
 export interface HelperPort {
@@ -100,17 +100,10 @@ export function createHandlers(ctx: HandlerContext): Handlers {
   return {
     'app:info': info,
     'sysroot:status': () => read('status', {}),
-    'packages:delta': async (request) => {
-      const status: StatusReport = await read('status', {});
-      // Commits never change: a delta between two checksums is cached for good; indexes are refreshed.
-      const from = resolveSnapshot(status, request.from).ref;
-      const to = resolveSnapshot(status, request.to).ref;
-      const cached = ctx.cache.getDelta(from.checksum, to.checksum);
-      if (cached) return { ...cached, from: { ...cached.from, ...from }, to: { ...cached.to, ...to } };
-      const delta = await read('packageDelta', request);
-      ctx.cache.putDelta(delta);
-      return delta;
-    },
+    'packages:delta': async (request) =>
+      rememberedPackageDelta(await read('status', {}), request.from, request.to, ctx.cache, () =>
+        read('packageDelta', request),
+      ),
     'etc:drift': (request) => read('etcDrift', request),
     'etc:file': (request) => read('etcFile', request),
     'etc:merge': (request) => read('etcMerge', request),

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultDemoDir } from '../core/fixtures/demo.ts';
+import { hindsightDataDir } from '../core/app-cache.ts';
 import { spawnHelper } from '../helper/helper-client.ts';
 import { createAppContext } from './app-context.ts';
 import { startBrowserServer } from './browser-server.ts';
@@ -34,7 +34,7 @@ export async function runServe(options: ServeOptions): Promise<number> {
     mode: 'browser',
     sysroot: options.sysroot,
     stateroot: options.stateroot,
-    dataDir: options.dataDir ?? join(defaultDemoDir(), '..', 'cache'),
+    dataDir: options.dataDir ?? join(hindsightDataDir(), 'cache'),
     launchHelper: (launch) => spawnHelper(launch),
     emit: (event, payload) => broadcast(event, payload),
     log: (line) => options.err(`${line}\n`),

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { EtcDriftEntry } from '../../../shared/types.ts';
@@ -97,5 +97,27 @@ describe('/etc drift on a real deployment', () => {
     const v1 = etcDrift(ctx.report, '1');
     assert.ok(v1.entries.some((e) => e.path === 'passwd'));
     assert.ok(!v1.entries.some((e) => e.path === 'bar.d'), 'v2-only edit is not in v1');
+  });
+
+  it('remembers a base tree only while its deployment is locked: an unlocked /usr/etc is read again', () => {
+    const d = ctx.report.deployments[0];
+    assert.ok(d);
+    const tree = deploymentPath(ctx.scenario.sysroot, d);
+    const baseIssue = join(tree, 'usr', 'etc', 'issue');
+    const origin = `${tree}.origin`;
+    const before = readFileSync(origin, 'utf8');
+    const mode = statSync(baseIssue).mode & 0o7777;
+    assert.ok(!drift().entries.some((e) => e.path === 'issue'));
+    try {
+      // What `ostree admin unlock --hotfix` records; then /usr/etc may change under a running helper.
+      assert.match(before, /^\[origin\]$/m);
+      writeFileSync(origin, before.replace(/^\[origin\]$/m, '[origin]\nunlocked=hotfix'));
+      chmodSync(baseIssue, 0o600);
+      assert.deepEqual(entry(drift().entries, 'issue').changes, ['mode']);
+    } finally {
+      chmodSync(baseIssue, mode);
+      writeFileSync(origin, before);
+    }
+    assert.ok(!drift().entries.some((e) => e.path === 'issue'));
   });
 });

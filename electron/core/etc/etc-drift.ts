@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { structuredPatch } from 'diff';
 import type {
+  Deployment,
   DiffHunk,
   EtcChangeKind,
   EtcDriftEntry,
@@ -9,11 +10,12 @@ import type {
   StatusReport,
 } from '../../../shared/types.ts';
 import { resolveDeployment } from '../ostree/selectors.ts';
-import { deploymentPath } from '../ostree/sysroot.ts';
+import { deploymentPath, deploymentUnlocked } from '../ostree/sysroot.ts';
 import {
   absolute,
   compareBytes,
   contentKind,
+  type EtcComparisonStore,
   encodeEtcPath,
   joinPath,
   listDirOf,
@@ -22,11 +24,14 @@ import {
   readText,
   sameFileBytes,
   type TextRead,
+  withStoredComparisons,
 } from './etc-tree.ts';
 
 export interface DriftOptions {
   /** Attach line-diff hunks to text files whose content changed. */
   diffs?: boolean;
+  /** Byte comparisons kept by an earlier process (the CLI passes the app cache). */
+  store?: EtcComparisonStore;
 }
 
 /** One changed path before it is turned into plain data. */
@@ -215,10 +220,35 @@ export function etcRoots(
   return { base: join(tree, 'usr', 'etc'), local: join(tree, 'etc') };
 }
 
+/**
+ * What this process learnt of deployments' base trees (usr/etc), by folder. A deployment's usr/etc is
+ * its commit's checkout: read-only by design (mounted so on a booted system, hard links into the
+ * content-addressed repository otherwise), so its names and file metadata hold for the deployment's
+ * life. Not kept for an unlocked deployment, whose /usr may be written, nor across a change of the
+ * folder's own state (a redeploy under the same name).
+ */
+const baseTrees = new Map<string, { state: string; memo: BaseTreeMemo }>();
+const BASE_TREES_KEPT = 4;
+
+function rememberedBaseTree(sysroot: string, deployment: Deployment, base: string): BaseTreeMemo | undefined {
+  if (deploymentUnlocked(sysroot, deployment)) return undefined;
+  const node = lstatNode(Buffer.from(base));
+  if (node?.type !== 'directory') return undefined;
+  const state = `${node.dev}:${node.ino}:${node.mtimeMs}:${node.ctimeMs}`;
+  const known = baseTrees.get(base);
+  if (known?.state === state) return known.memo;
+  if (baseTrees.size >= BASE_TREES_KEPT) baseTrees.delete(baseTrees.keys().next().value as string);
+  const memo = newBaseTreeMemo();
+  baseTrees.set(base, { state, memo });
+  return memo;
+}
+
 /** /etc drift of one deployment: its `etc` against its `usr/etc`. */
 export function etcDrift(report: StatusReport, selector: string, options: DriftOptions = {}): EtcDriftReport {
   const deployment = resolveDeployment(report, selector);
   const { base, local } = etcRoots(report.sysroot, deployment);
-  const entries = scanDrift(base, local).map((raw) => toDriftEntry(raw, base, local, options));
+  const memo = rememberedBaseTree(report.sysroot, deployment, base);
+  const raw = withStoredComparisons(options.store, `${base}\n${local}`, () => scanDrift(base, local, memo));
+  const entries = raw.map((r) => toDriftEntry(r, base, local, options));
   return { deployment, entries };
 }

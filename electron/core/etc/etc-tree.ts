@@ -44,7 +44,7 @@ const stateOf = (n: NodeInfo): NodeState => ({
   ctimeMs: n.ctimeMs,
 });
 
-const sameState = (x: NodeState, y: NodeInfo): boolean =>
+const sameState = (x: NodeState, y: NodeState): boolean =>
   x.ino === y.ino &&
   x.dev === y.dev &&
   x.size === y.size &&
@@ -258,21 +258,125 @@ export function sameFileBytes(aPath: Buffer, a: NodeInfo, bPath: Buffer, b: Node
   if (a.size === 0) return true;
   const entries = compared.get(a.ino);
   if (entries) {
-    for (const e of entries) if (sameState(e.a, a) && sameState(e.b, b)) return e.same;
+    for (const e of entries) {
+      if (sameState(e.a, a) && sameState(e.b, b)) {
+        comparisonLog?.used.add(e);
+        return e.same;
+      }
+    }
   }
   const before = Date.now();
   const same = sameBytes(aPath, bPath, a.size);
-  if (settled([a, b], before)) {
-    if (comparedCount >= MEMORY_LIMIT * 4) {
-      compared.clear();
-      comparedCount = 0;
-    }
-    const entry = { a: stateOf(a), b: stateOf(b), same };
-    if (entries) entries.push(entry);
-    else compared.set(a.ino, [entry]);
-    comparedCount++;
-  }
+  if (settled([a, b], before)) remember({ a: stateOf(a), b: stateOf(b), same }, entries);
   return same;
+}
+
+function remember(entry: Compared, entries = compared.get(entry.a.ino)): void {
+  if (comparedCount >= MEMORY_LIMIT * 4) {
+    compared.clear();
+    comparedCount = 0;
+  }
+  if (entries && compared.has(entry.a.ino)) entries.push(entry);
+  else compared.set(entry.a.ino, [entry]);
+  comparedCount++;
+  if (comparisonLog) {
+    comparisonLog.used.add(entry);
+    comparisonLog.added++;
+  }
+}
+
+/**
+ * The comparisons one scan used or made, so that a short-lived process (the CLI) can hand them to
+ * the next one through a store: each valid only while both files keep the state they had.
+ */
+interface ComparisonLog {
+  used: Set<Compared>;
+  added: number;
+}
+let comparisonLog: ComparisonLog | null = null;
+
+/** Keeps comparisons across processes (the app cache), by a key naming the two trees. */
+export interface EtcComparisonStore {
+  getEtcComparisons(trees: string): Buffer | undefined;
+  putEtcComparisons(trees: string, states: Buffer): void;
+}
+
+/** Packed: a format number, then 11 float64s per comparison (both files' states, then same as 0/1). */
+const PACK_FORMAT = 1;
+const PACK_FIELDS = 11;
+
+function packComparisons(entries: Iterable<Compared>): Buffer {
+  const list = [...entries];
+  const out = new Float64Array(1 + list.length * PACK_FIELDS);
+  out[0] = PACK_FORMAT;
+  let at = 1;
+  for (const { a, b, same } of list) {
+    for (const n of [a, b]) {
+      out[at++] = n.dev;
+      out[at++] = n.ino;
+      out[at++] = n.size;
+      out[at++] = n.mtimeMs;
+      out[at++] = n.ctimeMs;
+    }
+    out[at++] = same ? 1 : 0;
+  }
+  return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+}
+
+function unpackComparisons(bytes: Buffer): Compared[] {
+  if (bytes.length % 8 !== 0) return [];
+  const copy = new Float64Array(bytes.length / 8);
+  new Uint8Array(copy.buffer).set(bytes);
+  if (copy[0] !== PACK_FORMAT || (copy.length - 1) % PACK_FIELDS !== 0) return [];
+  const out: Compared[] = [];
+  const state = (at: number): NodeState => ({
+    dev: copy[at] as number,
+    ino: copy[at + 1] as number,
+    size: copy[at + 2] as number,
+    mtimeMs: copy[at + 3] as number,
+    ctimeMs: copy[at + 4] as number,
+  });
+  for (let at = 1; at < copy.length; at += PACK_FIELDS) {
+    out.push({ a: state(at), b: state(at + 5), same: copy[at + 10] === 1 });
+  }
+  return out;
+}
+
+/**
+ * Runs `scan` with the comparisons `store` kept for `trees`, then keeps for next time the ones it
+ * used or made. A store that fails only costs speed; without a store, `scan` just runs.
+ */
+export function withStoredComparisons<T>(
+  store: EtcComparisonStore | undefined,
+  trees: string,
+  scan: () => T,
+): T {
+  if (!store) return scan();
+  try {
+    const stored = store.getEtcComparisons(trees);
+    for (const entry of stored ? unpackComparisons(stored) : []) {
+      const entries = compared.get(entry.a.ino);
+      if (!entries?.some((e) => sameState(e.a, entry.a) && sameState(e.b, entry.b))) remember(entry, entries);
+    }
+  } catch {
+    // unreadable cache: this scan compares afresh
+  }
+  const log: ComparisonLog = { used: new Set(), added: 0 };
+  comparisonLog = log;
+  let result: T;
+  try {
+    result = scan();
+  } finally {
+    comparisonLog = null;
+  }
+  if (log.added > 0) {
+    try {
+      store.putEtcComparisons(trees, packComparisons(log.used));
+    } catch {
+      // read-only or full cache: the next process compares again
+    }
+  }
+  return result;
 }
 
 function readFully(fd: number, buf: Buffer, want: number, position: number): number {

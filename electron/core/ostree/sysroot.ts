@@ -1,4 +1,12 @@
-import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  statSync,
+} from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { HindsightError } from '../../../shared/errors.ts';
 import type { Deployment, StatusReport } from '../../../shared/types.ts';
@@ -11,6 +19,14 @@ export interface SysrootOptions {
   sysroot: string;
   /** The stateroot (`--os`); default: the booted one, else the only one, else the default deployment's. */
   stateroot?: string;
+  /** Where a fresh process finds the listing an earlier one took (the CLI passes the app cache). */
+  store?: DeploymentListStore;
+}
+
+/** Keeps `ostree admin status` listings across processes, each with the signature it was taken under. */
+export interface DeploymentListStore {
+  getDeploymentList(sysroot: string): { signature: string; listing: string } | undefined;
+  putDeploymentList(sysroot: string, signature: string, listing: string): void;
 }
 
 /** A listed deployment before it is enriched from the disk. */
@@ -107,6 +123,83 @@ function parseStatusJson(text: string): ListedDeployment[] {
   }));
 }
 
+/** As in git's index: a change in the same clock tick as a read would leave the times as they were. */
+const RACY_MS = 2000;
+
+function stamp(path: string, now: number): string | null {
+  const st = lstatSync(path, { throwIfNoEntry: false });
+  if (!st) return 'none';
+  if (now - Math.max(st.mtimeMs, st.ctimeMs) < RACY_MS) return null;
+  return `${st.ino}:${st.mtimeMs}:${st.ctimeMs}`;
+}
+
+/**
+ * What says the deployment list may have changed. libostree bumps the mtime of ostree/deploy on every
+ * change it makes to the sysroot (its own load_if_changed trusts that alone); a boot loader swap, a
+ * staged deployment and a reboot are added for changes made behind its back. Null when something
+ * changed too recently to be told apart from a change still to come.
+ */
+export function deploymentListSignature(sysroot: string): string | null {
+  const now = Date.now();
+  const parts: (string | null)[] = [stamp(join(sysroot, 'ostree', 'deploy'), now)];
+  const loader = join(sysroot, 'boot', 'loader');
+  let loaderTarget = 'none';
+  try {
+    loaderTarget = readlinkSync(loader);
+  } catch {
+    // no boot loader link yet: bootversion 0, as libostree reads it
+  }
+  parts.push(loaderTarget, stamp(join(loader, 'entries'), now));
+  if (isBootedSystem(sysroot)) {
+    parts.push(stamp('/run/ostree/staged-deployment', now));
+    try {
+      parts.push(readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim());
+    } catch {
+      return null;
+    }
+  }
+  return parts.includes(null) ? null : parts.join('|');
+}
+
+/** Listings this process took, by sysroot, with their signatures. */
+const listings = new Map<string, { signature: string; listed: ListedDeployment[] }>();
+
+/**
+ * The deployments as `ostree admin status` lists them, remembered while the sysroot's change signals
+ * stay as they were: in this process, and across processes through `store`.
+ */
+async function listDeploymentsRemembered(
+  sysroot: string,
+  store?: DeploymentListStore,
+): Promise<ListedDeployment[]> {
+  const signature = deploymentListSignature(sysroot);
+  if (signature !== null) {
+    const known = listings.get(sysroot);
+    if (known?.signature === signature) return known.listed;
+    try {
+      const stored = store?.getDeploymentList(sysroot);
+      if (stored?.signature === signature) {
+        const listed = JSON.parse(stored.listing) as ListedDeployment[];
+        listings.set(sysroot, { signature, listed });
+        return listed;
+      }
+    } catch {
+      // An unreadable cache costs one ostree run, never the answer.
+    }
+  }
+  const listed = await listDeployments(sysroot);
+  // Taken after listing: a change while ostree ran leaves a different signature, and nothing is kept.
+  if (signature !== null && deploymentListSignature(sysroot) === signature) {
+    listings.set(sysroot, { signature, listed });
+    try {
+      store?.putDeploymentList(sysroot, signature, JSON.stringify(listed));
+    } catch {
+      // read-only or full cache: the next process lists again
+    }
+  }
+  return listed;
+}
+
 async function listDeployments(sysroot: string): Promise<ListedDeployment[]> {
   const args = ['admin', 'status', `--sysroot=${sysroot}`];
   const json = async (): Promise<ListedDeployment[]> =>
@@ -198,6 +291,27 @@ function kernelInTree(tree: string): string | null {
   }
 }
 
+/**
+ * Whether `ostree admin unlock` made the deployment's /usr writable: for this boot (a run-state
+ * flag, as libostree checks it) or for good (`unlocked=hotfix` in the origin).
+ */
+export function deploymentUnlocked(
+  sysroot: string,
+  d: Pick<Deployment, 'stateroot' | 'checksum' | 'serial'>,
+): boolean {
+  if (
+    isBootedSystem(sysroot) &&
+    existsSync(`/run/ostree/deployment-state/${d.checksum}.${d.serial}/development`)
+  )
+    return true;
+  try {
+    const kf = parseKeyfile(readFileSync(`${deploymentPath(sysroot, d)}.origin`, 'utf8'));
+    return (keyfileValue(kf, 'origin', 'unlocked') ?? 'none') !== 'none';
+  } catch {
+    return false;
+  }
+}
+
 function readOrigin(sysroot: string, d: ListedDeployment): { origin: string | null; pinned: boolean } {
   const file = `${deploymentPath(sysroot, d)}.origin`;
   try {
@@ -239,7 +353,7 @@ function chooseStateroot(sysroot: string, listed: ListedDeployment[], wanted?: s
 /** Every deployment of a stateroot with its states, commit facts, origin, kernel and kernel arguments. */
 export async function readStatus(options: SysrootOptions): Promise<StatusReport> {
   const sysroot = assertSysroot(options.sysroot);
-  const listed = await listDeployments(sysroot);
+  const listed = await listDeploymentsRemembered(sysroot, options.store);
   const stateroot = chooseStateroot(sysroot, listed, options.stateroot);
   const bootEntries = readBootEntries(sysroot);
   const repo = repoPath(sysroot);

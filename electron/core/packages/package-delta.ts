@@ -164,3 +164,39 @@ export async function packageDelta(
     options,
   );
 }
+
+/** Keeps package deltas by their two commit checksums (the app cache). */
+export interface PackageDeltaStore {
+  getDelta(from: string, to: string): PackageDelta | undefined;
+  putDelta(delta: PackageDelta): void;
+}
+
+/**
+ * A delta from the store when it has one: commits never change, so a delta between two checksums
+ * holds for good, and only the deployment facts (index, serial) are taken afresh from the report.
+ * Otherwise `compute` (this process's engine, or the helper) and the answer is stored.
+ */
+export async function rememberedPackageDelta(
+  report: StatusReport,
+  fromSelector: string,
+  toSelector: string,
+  store: PackageDeltaStore | null,
+  compute: () => Promise<PackageDelta>,
+): Promise<PackageDelta> {
+  const from = resolveSnapshot(report, fromSelector).ref;
+  const to = resolveSnapshot(report, toSelector).ref;
+  let cached: PackageDelta | undefined;
+  try {
+    cached = store?.getDelta(from.checksum, to.checksum);
+  } catch {
+    // an unreadable cache costs one computation, never the answer
+  }
+  if (cached) return { ...cached, from: { ...cached.from, ...from }, to: { ...cached.to, ...to } };
+  const delta = await compute();
+  try {
+    store?.putDelta(delta);
+  } catch {
+    // read-only or full cache: computed again next time
+  }
+  return delta;
+}

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { PackageDelta } from '../../shared/types.ts';
-import { AppCache, mergeHistory } from './cache.ts';
+import { AppCache, mergeHistory } from './app-cache.ts';
 
 const A = 'a'.repeat(64);
 const B = 'b'.repeat(64);
@@ -37,12 +37,12 @@ describe('the app cache (better-sqlite3)', () => {
     try {
       const file = join(dir, 'cache.sqlite');
       const first = new AppCache(file);
-      assert.equal(first.schemaVersion, 1);
+      assert.equal(first.schemaVersion, 2);
       first.putDelta(delta());
       first.setNote({ checksum: A, serial: 0, note: 'before the GPU driver update', label: 'good' });
       first.close();
       const again = new AppCache(file);
-      assert.equal(again.schemaVersion, 1);
+      assert.equal(again.schemaVersion, 2);
       assert.deepEqual(again.getDelta(A, B), delta());
       assert.equal(again.getDelta(B, A), undefined);
       assert.equal(again.listNotes()[0]?.note, 'before the GPU driver update');

@@ -1,16 +1,27 @@
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { DeploymentNoteRecord, HistoryEntry } from '../../shared/ipc-contract.ts';
 import type { DeploymentNote } from '../../shared/schemas.ts';
 import type { AuditRecord, PackageDelta } from '../../shared/types.ts';
 
 /**
- * The app's local cache in the user's data folder: package deltas keyed by the two commit checksums
- * (commits never change, so entries never go stale), the user's notes on deployments, and the
- * history of actions taken from this app. Schema changes are numbered migrations.
+ * The local cache in the user's data folder, shared by the app and the CLI: package deltas keyed by
+ * the two commit checksums (commits never change, so entries never go stale), the user's notes on
+ * deployments, the history of actions taken from the app, and what lets a fresh process skip work
+ * (deployment listings, /etc byte comparisons), each valid only under the state it was taken in.
+ * Schema changes are numbered migrations.
  */
+
+/** The user's Hindsight data folder (XDG): the demo sysroot and the cache live under it. */
+export function hindsightDataDir(): string {
+  const base = process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
+  return join(base, 'hindsight');
+}
+
+export const defaultCacheFile = (): string => join(hindsightDataDir(), 'cache', 'cache.sqlite');
 
 const MIGRATIONS: string[] = [
   `CREATE TABLE package_deltas (
@@ -39,6 +50,17 @@ const MIGRATIONS: string[] = [
      user TEXT
    );
    CREATE INDEX history_time ON history (time);`,
+  // Remembered listings and comparisons that let a fresh CLI process skip work (see their users).
+  `CREATE TABLE deployment_lists (
+     sysroot TEXT PRIMARY KEY,
+     signature TEXT NOT NULL,
+     listing TEXT NOT NULL
+   );
+   CREATE TABLE etc_comparisons (
+     trees TEXT PRIMARY KEY,
+     states BLOB NOT NULL,
+     updated_at TEXT NOT NULL
+   );`,
 ];
 
 export class AppCache {
@@ -83,6 +105,31 @@ export class AppCache {
         'INSERT OR REPLACE INTO package_deltas (from_checksum, to_checksum, delta, created_at) VALUES (?, ?, ?, ?)',
       )
       .run(delta.from.checksum, delta.to.checksum, JSON.stringify(delta), new Date().toISOString());
+  }
+
+  getDeploymentList(sysroot: string): { signature: string; listing: string } | undefined {
+    return this.db
+      .prepare('SELECT signature, listing FROM deployment_lists WHERE sysroot = ?')
+      .get(sysroot) as { signature: string; listing: string } | undefined;
+  }
+
+  putDeploymentList(sysroot: string, signature: string, listing: string): void {
+    this.db
+      .prepare('INSERT OR REPLACE INTO deployment_lists (sysroot, signature, listing) VALUES (?, ?, ?)')
+      .run(sysroot, signature, listing);
+  }
+
+  getEtcComparisons(trees: string): Buffer | undefined {
+    const row = this.db.prepare('SELECT states FROM etc_comparisons WHERE trees = ?').get(trees) as
+      | { states: Buffer }
+      | undefined;
+    return row?.states;
+  }
+
+  putEtcComparisons(trees: string, states: Buffer): void {
+    this.db
+      .prepare('INSERT OR REPLACE INTO etc_comparisons (trees, states, updated_at) VALUES (?, ?, ?)')
+      .run(trees, states, new Date().toISOString());
   }
 
   listNotes(): DeploymentNoteRecord[] {
