@@ -1,5 +1,5 @@
-// Bundles every entry point with esbuild: one file per process starts fast and ships simply.
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+// Bundles every entry point with esbuild: few files per process start fast and ship simply.
+import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -14,14 +14,8 @@ const nodeBanner = {
   js: "import { createRequire as __hsCreateRequire } from 'node:module'; const require = __hsCreateRequire(import.meta.url);",
 };
 
-const nodeEntries = [
-  { in: 'electron/cli/entry.ts', out: 'cli' },
-  { in: 'electron/helper/main.ts', out: 'helper' },
-].filter((e) => existsSync(join(root, e.in)));
-
-await build({
+const nodeOptions = {
   absWorkingDir: root,
-  entryPoints: nodeEntries,
   outdir: out,
   outExtension: { '.js': '.mjs' },
   bundle: true,
@@ -32,7 +26,23 @@ await build({
   banner: nodeBanner,
   sourcemap: 'linked',
   logLevel: 'warning',
-});
+};
+
+// The CLI: code behind a dynamic import() goes into dist/chunks/, so `hindsight status` compiles
+// only what it runs (a whole-process command pays for every byte it parses).
+if (existsSync(join(root, 'electron/cli/entry.ts'))) {
+  rmSync(join(out, 'chunks'), { recursive: true, force: true });
+  await build({
+    ...nodeOptions,
+    entryPoints: [{ in: 'electron/cli/entry.ts', out: 'cli' }],
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+  });
+}
+// The helper stays one file: it is installed alone as /usr/lib/hindsight/helper.mjs, and starts once.
+if (existsSync(join(root, 'electron/helper/main.ts'))) {
+  await build({ ...nodeOptions, entryPoints: [{ in: 'electron/helper/main.ts', out: 'helper' }] });
+}
 
 // The renderer: one script and one stylesheet, loaded by index.html under a strict CSP.
 const rendererOut = join(out, 'renderer');
@@ -78,5 +88,4 @@ for (const entry of [
   });
 }
 
-const extra = process.argv.includes('--quiet') ? '' : ` (${nodeEntries.map((e) => e.out).join(', ')})`;
-console.log(`built dist/${extra}`);
+if (!process.argv.includes('--quiet')) console.log('built dist/ (cli, helper, electron, renderer)');

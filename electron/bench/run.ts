@@ -1,13 +1,15 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import type { StatusReport } from '../../shared/types.ts';
+import { AppCache } from '../core/app-cache.ts';
 import { etcDrift } from '../core/etc/etc-drift.ts';
 import { etcMerge } from '../core/etc/etc-merge.ts';
 import { findProgram, requireProgram, runSync, runSyncChecked } from '../core/exec.ts';
 import { DPKG_STATUS_PATH } from '../core/fixtures/sysroot-fixture.ts';
 import { deploymentPath, readStatus } from '../core/ostree/sysroot.ts';
-import { packageDelta } from '../core/packages/package-delta.ts';
+import { rememberedPackageDelta } from '../core/packages/package-delta.ts';
+import { type HelperClient, spawnHelper } from '../helper/helper-client.ts';
 import {
   type BenchFixture,
   builderHash,
@@ -62,6 +64,10 @@ interface Context {
   node: string;
   cli: string;
   ostree: string;
+  /** One read-mode helper per fixture, started from the bundle and kept running, as the app keeps it. */
+  helpers: Map<string, Promise<HelperClient>>;
+  /** `node -e 0`: what any Node process costs before it does anything (the CLI rows' floor). */
+  nodeFloor: Promise<Stats> | null;
 }
 
 interface BenchRow {
@@ -89,6 +95,30 @@ async function report(ctx: Context, fx: BenchFixture): Promise<StatusReport> {
 }
 
 const cliTask = (ctx: Context, args: string[]) => processTask(ctx.node, [ctx.cli, ...args]);
+
+function helperFor(ctx: Context, fx: BenchFixture): Promise<HelperClient> {
+  let helper = ctx.helpers.get(fx.name);
+  if (!helper) {
+    helper = spawnHelper({
+      sysroot: fx.sysroot,
+      mode: 'read',
+      command: { program: ctx.node, args: [join(PROJECT_ROOT, 'dist', 'helper.mjs')] },
+    });
+    ctx.helpers.set(fx.name, helper);
+  }
+  return helper;
+}
+
+function nodeFloor(ctx: Context): Promise<Stats> {
+  ctx.nodeFloor ??= sample(processTask(ctx.node, ['-e', '0']), { warmup: 3, runs: 15 });
+  return ctx.nodeFloor;
+}
+
+/** The ratio a Node process that does nothing would score against the same tool: no CLI can go lower. */
+async function floorDetails(ctx: Context, other: Stats): Promise<Record<string, number>> {
+  const floor = await nodeFloor(ctx);
+  return { nodeFloorMs: floor.median, nodeFloorRatio: ratio(floor.median, other.median) };
+}
 const configDiffTask = (ctx: Context, fx: BenchFixture) =>
   processTask(ctx.ostree, ['admin', 'config-diff', `--sysroot=${fx.sysroot}`, `--os=${fx.stateroot}`]);
 
@@ -115,29 +145,33 @@ const CONFIG_DIFF = 'ostree admin config-diff (whole process)';
  */
 interface DriftTrio {
   cli: Stats;
+  /** The CLI with --no-cache: what the very first run on a machine costs. */
+  cliFresh: Stats;
   warm: Stats;
   configDiff: Stats;
+  /** The helper's first drift of this deployment: nothing remembered yet. */
   firstCallMs: number;
+  helperPid: number;
 }
 
 function driftTrio(ctx: Context, fx: BenchFixture): Promise<DriftTrio> {
   const known = ctx.trios.get(fx.name);
   if (known) return known;
   const measured = (async (): Promise<DriftTrio> => {
-    const status = await report(ctx, fx);
-    // The first call in this process finds no remembered comparisons: every same-size file is read.
+    const helper = await helperFor(ctx, fx);
     const started = performance.now();
-    etcDrift(status, '0');
+    await helper.call('etcDrift', { deployment: '0' });
     const firstCallMs = Math.round((performance.now() - started) * 10) / 10;
-    const [cli, warm, configDiff] = (await sampleGroup(
+    const [cli, cliFresh, warm, configDiff] = (await sampleGroup(
       [
         cliTask(ctx, ['etc', 'drift', '0', `--sysroot=${fx.sysroot}`]),
-        () => JSON.stringify(etcDrift(status, '0')),
+        cliTask(ctx, ['etc', 'drift', '0', '--no-cache', `--sysroot=${fx.sysroot}`]),
+        () => helper.call('etcDrift', { deployment: '0' }),
         configDiffTask(ctx, fx),
       ],
       runsFor(fx),
-    )) as [Stats, Stats, Stats];
-    return { cli, warm, configDiff, firstCallMs };
+    )) as [Stats, Stats, Stats, Stats];
+    return { cli, cliFresh, warm, configDiff, firstCallMs, helperPid: helper.pid };
   })();
   ctx.trios.set(fx.name, measured);
   return measured;
@@ -145,11 +179,20 @@ function driftTrio(ctx: Context, fx: BenchFixture): Promise<DriftTrio> {
 
 async function driftCli(ctx: Context, fx: BenchFixture) {
   const trio = await driftTrio(ctx, fx);
-  return ratioRow(
-    { label: 'hindsight etc drift 0 (whole process)', stats: trio.cli },
+  const row = ratioRow(
+    { label: 'hindsight etc drift 0 (whole process, local cache warm)', stats: trio.cli },
     { label: CONFIG_DIFF, stats: trio.configDiff },
-    `both on deployment 0 of the ${fx.name} fixture (${fx.etcFiles} files in /etc, ${fx.localEdits} local edits), in turn, ${runsFor(fx).warmup} warm-up + ${runsFor(fx).runs} runs each`,
+    `both on deployment 0 of the ${fx.name} fixture (${fx.etcFiles} files in /etc, ${fx.localEdits} local edits), in turn, ${runsFor(fx).warmup} warm-up + ${runsFor(fx).runs} runs each. The CLI keeps its byte comparisons in the local cache (like git's index: each valid while both files keep their inode, size, mtime and ctime), so from its second run it reads only files that changed; it still lstats every file of both trees. freshRatio: the same with --no-cache, as on a machine's very first run`,
   );
+  return {
+    ...row,
+    details: {
+      ...row.details,
+      freshMs: trio.cliFresh.median,
+      freshRatio: ratio(trio.cliFresh.median, trio.configDiff.median),
+      ...(await floorDetails(ctx, trio.configDiff)),
+    },
+  };
 }
 
 async function driftWarm(ctx: Context, fx: BenchFixture) {
@@ -158,12 +201,12 @@ async function driftWarm(ctx: Context, fx: BenchFixture) {
   const o = trio.configDiff;
   return {
     ...ratioRow(
-      { label: 'etcDrift(report, "0") in process, warm, result serialised to JSON', stats: h },
+      { label: 'helper etcDrift {deployment: "0"}, warm (request to parsed answer)', stats: h },
       { label: CONFIG_DIFF, stats: o },
-      `the warm engine call stands in for the warm helper call until the helper is measured (status already read, as a running helper holds it; byte comparisons, directory listings and symlink targets remembered from earlier calls, each checked against the inode, size, mtime and ctime it had); deployment 0 of ${fx.name}`,
+      `the real helper (dist/helper.mjs, read mode) kept running as the app keeps it; timed from sending the JSON request to the parsed answer, so it includes the helper reading status, the drift, JSON both ways and the pipe. Warm: byte comparisons, directory listings and symlink targets remembered from earlier calls, each checked against the inode, size, mtime and ctime it had; deployment 0 of ${fx.name}`,
     ),
     details: {
-      cpuRatio: ratio(h.cpuMedian ?? 0, o.cpuMedian ?? 1),
+      cpuRatio: null,
       firstCallMs: trio.firstCallMs,
       firstCallRatio: ratio(trio.firstCallMs, o.median),
     },
@@ -189,20 +232,44 @@ async function deltaCli(ctx: Context, fx: BenchFixture) {
     processTask(bash, ['-c', DPKG_PIPELINE, 'bench', adminDir(status, 1), adminDir(status, 0)], [0, 1]),
     PROCESS_RUNS,
   );
-  return ratioRow(
-    { label: 'hindsight packages diff 1 0 (whole process, includes the whole-tree file counts)', stats: h },
+  const row = ratioRow(
+    { label: 'hindsight packages diff 1 0 (whole process, local cache warm)', stats: h },
     { label: `bash -c '${DPKG_PIPELINE}' (whole pipeline)`, stats: o },
-    `${fx.name}: deployments 1 and 0, ~${fx.packages} packages each`,
+    `${fx.name}: deployments 1 and 0, ~${fx.packages} packages each. The CLI keeps deltas in the local cache by the two commit checksums (commits never change), so from its second run it reads status and prints; freshRatio: --no-cache, which reads both package databases and counts the trees' file changes`,
   );
+  const fresh = await sample(
+    cliTask(ctx, ['packages', 'diff', '1', '0', '--no-cache', `--sysroot=${fx.sysroot}`]),
+    { warmup: 1, runs: 5 },
+  );
+  return {
+    ...row,
+    details: {
+      ...row.details,
+      freshMs: fresh.median,
+      freshRatio: ratio(fresh.median, o.median),
+      ...(await floorDetails(ctx, o)),
+    },
+  };
 }
 
 async function deltaWarm(ctx: Context, fx: BenchFixture) {
-  const status = await report(ctx, fx);
-  const h = await sample(async () => JSON.stringify(await packageDelta(status, '1', '0')), WARM_RUNS);
+  const helper = await helperFor(ctx, fx);
+  const cache = new AppCache(':memory:');
+  // The app's own path (handlers.ts, packages:delta): status from the helper, then the delta by checksums.
+  const appDelta = async () =>
+    rememberedPackageDelta(await helper.call('status', {}), '1', '0', cache, () =>
+      helper.call('packageDelta', { from: '1', to: '0' }),
+    );
+  const started = performance.now();
+  await appDelta();
+  const firstMs = Math.round((performance.now() - started) * 10) / 10;
+  const h = await sample(appDelta, WARM_RUNS);
+  cache.close();
   return {
     figure: h.median,
-    hindsight: { label: 'packageDelta(report, "1", "0") in process, package lists cached', stats: h },
-    method: `${fx.name}: warm engine call after the first read (package lists from the cache), including the file counts and JSON serialisation`,
+    hindsight: { label: "the app's packages:delta: helper status + cached delta", stats: h },
+    method: `${fx.name}: what the app does for a delta it has seen (handlers.ts): the helper's status (deployment facts change, commits do not), then the delta by the two commit checksums from the better-sqlite3 cache; firstMs: the first, uncached request (the helper reads both package databases and counts file changes)`,
+    details: { firstMs },
   };
 }
 
@@ -212,11 +279,12 @@ async function statusCli(ctx: Context, fx: BenchFixture) {
     processTask(ctx.ostree, ['admin', 'status', `--sysroot=${fx.sysroot}`]),
     { warmup: 3, runs: 15 },
   );
-  return ratioRow(
-    { label: 'hindsight status (whole process)', stats: h },
+  const row = ratioRow(
+    { label: 'hindsight status (whole process, local cache warm)', stats: h },
     { label: 'ostree admin status (whole process)', stats: o },
-    `${fx.name}: ${fx.deployments} deployments`,
+    `${fx.name}: ${fx.deployments} deployments. The CLI keeps ostree's deployment listing in the local cache while ostree/deploy's mtime (libostree's own change signal), the boot loader link and, on a booted system, the staged deployment and boot id stay as they were; it reads commit objects, origins and boot entries every time`,
   );
+  return { ...row, details: { ...row.details, ...(await floorDetails(ctx, o)) } };
 }
 
 async function mergeWarm(ctx: Context, fx: BenchFixture) {
@@ -238,32 +306,19 @@ async function mergeWarm(ctx: Context, fx: BenchFixture) {
   };
 }
 
-/** Drifts per memory probe: one cold, the rest warm, as a helper serving several requests. */
-const PROBE_REPEAT = 3;
-
 async function driftMemory(ctx: Context, fx: BenchFixture) {
-  const probe = join(PROJECT_ROOT, 'electron', 'bench', 'rss-probe.mjs');
-  const bundle = join(PROJECT_ROOT, 'dist', 'cli.mjs');
-  const drift = ['etc', 'drift', '0', '--json', `--sysroot=${fx.sysroot}`];
-  const samples: number[] = [];
-  for (let i = 0; i < 3; i++) {
-    const result = runSync(ctx.node, [probe, bundle, String(PROBE_REPEAT), ...drift]);
-    const kb = /HINDSIGHT_MAXRSS_KB=(\d+)/.exec(result.stderr)?.[1];
-    if (result.code !== 0 || !kb) throw new Error(`memory probe failed: ${result.stderr.trim()}`);
-    samples.push(Number(kb) / 1024);
-  }
-  const details: Record<string, unknown> = {};
-  const time = findProgram('time');
-  if (time) {
-    const result = runSync(time, ['-v', ctx.node, ctx.cli, ...drift]);
-    const kb = /Maximum resident set size \(kbytes\): (\d+)/.exec(result.stderr)?.[1];
-    if (kb) details.timeMaxRssMiB = Math.round(Number(kb) / 102.4) / 10;
-  }
-  const peak = Math.round(Math.max(...samples) * 10) / 10;
+  // The helper has served every stress drift of the drift rows by now (the first cold, the rest warm).
+  const trio = await driftTrio(ctx, fx);
+  const helper = await helperFor(ctx, fx);
+  await helper.call('etcDrift', { deployment: '0', diffs: true });
+  const status = readFileSync(`/proc/${trio.helperPid}/status`, 'utf8');
+  const kb = (field: string): number =>
+    Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  const peak = Math.round((kb('VmHWM') / 1024) * 10) / 10;
   return {
     figure: peak,
-    details: { ...details, samplesMiB: samples.map((s) => Math.round(s * 10) / 10) },
-    method: `${fx.name}: peak RSS (resourceUsage().maxRSS) of a separate node process that runs the bundled CLI's etc drift 0 --json ${PROBE_REPEAT} times (first cold, then warm, as a helper serving requests would), highest of 3 such processes; timeMaxRssMiB: /usr/bin/time -v of one plain CLI run, when installed`,
+    details: { currentMiB: Math.round((kb('VmRSS') / 1024) * 10) / 10 },
+    method: `${fx.name}: peak resident memory (VmHWM in /proc/PID/status) of the running helper after it has served all the stress drifts above (${runsFor(fx).warmup + runsFor(fx).runs + 1} of deployment 0, the first cold) and one more with line diffs of every changed text file`,
   };
 }
 
@@ -307,14 +362,14 @@ const ROWS: BenchRow[] = [
   },
   {
     id: 'drift-warm-desktop',
-    title: '/etc drift, warm call, desktop ÷ config-diff',
+    title: '/etc drift, warm helper call, desktop ÷ config-diff',
     unit: 'ratio',
     target: 0.2,
     run: (ctx) => driftWarm(ctx, ctx.fixtures.desktop),
   },
   {
     id: 'drift-warm-stress',
-    title: '/etc drift, warm call, stress ÷ config-diff',
+    title: '/etc drift, warm helper call, stress ÷ config-diff',
     unit: 'ratio',
     target: 0.2,
     run: (ctx) => driftWarm(ctx, ctx.fixtures.stress),
@@ -363,7 +418,7 @@ const ROWS: BenchRow[] = [
   },
   {
     id: 'drift-memory-stress',
-    title: 'peak memory of an engine process during a stress drift',
+    title: 'peak memory of the helper during stress drifts',
     unit: 'MiB',
     target: 200,
     run: (ctx) => driftMemory(ctx, ctx.fixtures.stress),
@@ -432,40 +487,32 @@ function printTable(results: RowResult[]): void {
 }
 
 /**
- * The CLI rows run dist/cli.mjs, the bundle a user runs, so it is rebuilt first. When the whole
- * build fails on code unrelated to the CLI (the renderer, say), the CLI entry alone is bundled with
- * the same settings .ci/build.mjs uses.
+ * The CLI and helper rows run dist/, the bundles a user runs, so they are rebuilt first. The build
+ * writes them before the app's bundles: when it fails later on (the renderer, say), they are fresh.
  */
-async function build(log: (line: string) => void): Promise<void> {
+function build(log: (line: string) => void): void {
+  const started = Date.now();
   const result = runSync(process.execPath, [join(PROJECT_ROOT, '.ci', 'build.mjs'), '--quiet']);
   if (result.code === 0) return;
+  const fresh = ['cli.mjs', 'helper.mjs'].every(
+    (f) =>
+      (statSync(join(PROJECT_ROOT, 'dist', f), { throwIfNoEntry: false })?.mtimeMs ?? 0) >= started - 1000,
+  );
   const first = result.stderr.split('\n').find((l) => l.includes('ERROR')) ?? result.stderr.trim();
-  log(`  npm run build failed (${first.trim()}); bundling the CLI alone`);
-  const esbuild = await import('esbuild');
-  await esbuild.build({
-    absWorkingDir: PROJECT_ROOT,
-    entryPoints: [{ in: 'electron/cli/entry.ts', out: 'cli' }],
-    outdir: join(PROJECT_ROOT, 'dist'),
-    outExtension: { '.js': '.mjs' },
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'esm',
-    external: ['better-sqlite3', 'electron'],
-    banner: {
-      js: "import { createRequire as __hsCreateRequire } from 'node:module'; const require = __hsCreateRequire(import.meta.url);",
-    },
-    sourcemap: 'linked',
-    logLevel: 'warning',
-  });
+  if (!fresh) throw new Error(`npm run build failed: ${first.trim()}`);
+  log(`  npm run build failed after the CLI and helper bundles (${first.trim()}); measuring them`);
 }
 
 async function main(): Promise<void> {
   const started = performance.now();
   const only = process.argv.slice(2);
   const log = (line: string): void => console.log(line);
+  // The CLI's local cache starts empty in every run: its first runs are the warm-up.
+  const dataHome = join(PROJECT_ROOT, 'bench', 'data-home');
+  rmSync(dataHome, { recursive: true, force: true });
+  process.env.XDG_DATA_HOME = dataHome;
   log('building dist/ (the CLI rows run the bundle a user runs)…');
-  await build(log);
+  build(log);
   const hash = builderHash();
   const fixtures = {
     desktop: ensureFixture('desktop', hash, log),
@@ -481,6 +528,8 @@ async function main(): Promise<void> {
     node: process.execPath,
     cli: join(PROJECT_ROOT, 'electron', 'cli', 'hindsight.mjs'),
     ostree: requireProgram('ostree', 'ostree-missing'),
+    helpers: new Map(),
+    nodeFloor: null,
   };
   const results: RowResult[] = [];
   for (const row of ROWS) {
@@ -496,6 +545,7 @@ async function main(): Promise<void> {
     const pass = measured.figure === null || row.target === null ? null : measured.figure <= row.target;
     results.push({ ...base, ...measured, pass });
   }
+  for (const helper of ctx.helpers.values()) await (await helper).close(10_000);
   console.log('');
   printTable(results);
   const ostreeVersion = /Version:\s*'?([0-9.]+)/.exec(
