@@ -10,6 +10,7 @@ import { DPKG_STATUS_PATH } from '../core/fixtures/sysroot-fixture.ts';
 import { deploymentPath, readStatus } from '../core/ostree/sysroot.ts';
 import { rememberedPackageDelta } from '../core/packages/package-delta.ts';
 import { type HelperClient, spawnHelper } from '../helper/helper-client.ts';
+import { BROWSER_ROW_IDS, type BrowserRowId, type BrowserRowResult, measureBrowserRows } from './browser.ts';
 import {
   type BenchFixture,
   builderHash,
@@ -68,6 +69,9 @@ interface Context {
   helpers: Map<string, Promise<HelperClient>>;
   /** `node -e 0`: what any Node process costs before it does anything (the CLI rows' floor). */
   nodeFloor: Promise<Stats> | null;
+  browser?: Promise<BrowserRowResult[]>;
+  /** Whether a row was asked for (all are, when none is named on the command line). */
+  selected(id: string): boolean;
 }
 
 interface BenchRow {
@@ -359,6 +363,18 @@ async function driftGrowth(ctx: Context) {
   };
 }
 
+/** The three browser rows share one server, one browser and one fixture: measured together, once. */
+async function browserRow(ctx: Context, id: BrowserRowId) {
+  ctx.browser ??= measureBrowserRows({
+    log: (line) => console.log(`  ${line}`),
+    rows: BROWSER_ROW_IDS.filter((r) => ctx.selected(r)),
+  });
+  const row = (await ctx.browser).find((r) => r.id === id);
+  if (!row) throw new Error(`the browser bench did not measure ${id}`);
+  const { id: _id, ...measured } = row;
+  return measured;
+}
+
 const ROWS: BenchRow[] = [
   {
     id: 'drift-cli-stress',
@@ -442,21 +458,21 @@ const ROWS: BenchRow[] = [
     title: 'browser mode: deployment list painted after load',
     unit: 'ms',
     target: 1000,
-    skip: 'the renderer and browser mode are still being built; this row needs them',
+    run: (ctx) => browserRow(ctx, 'browser-deployment-list'),
   },
   {
     id: 'browser-filter-packages',
     title: 'browser mode: filter 6,000 packages, one keystroke',
     unit: 'ms',
     target: 50,
-    skip: 'the renderer and browser mode are still being built; this row needs them',
+    run: (ctx) => browserRow(ctx, 'browser-filter-packages'),
   },
   {
     id: 'browser-open-diff',
     title: 'browser mode: open a 20,000-line diff',
     unit: 'ms',
     target: 300,
-    skip: 'the renderer and browser mode are still being built; this row needs them',
+    run: (ctx) => browserRow(ctx, 'browser-open-diff'),
   },
 ];
 
@@ -537,11 +553,12 @@ async function main(): Promise<void> {
     ostree: requireProgram('ostree', 'ostree-missing'),
     helpers: new Map(),
     nodeFloor: null,
+    selected: (id) => !only.length || only.includes(id),
   };
   const results: RowResult[] = [];
   for (const row of ROWS) {
     const base = { id: row.id, title: row.title, unit: row.unit, target: row.target };
-    if (row.skip || !row.run || (only.length && !only.includes(row.id))) {
+    if (row.skip || !row.run || !ctx.selected(row.id)) {
       const skipped = row.skip ?? (row.run ? 'not selected on the command line' : 'no measurement');
       results.push({ ...base, figure: null, pass: null, method: '', skipped });
       log(`- ${row.title}: not measured yet: ${skipped}`);
