@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { applyPatch } from 'diff';
 import type { EtcDriftEntry } from '../../../shared/types.ts';
 import { LATIN1_NAME } from '../fixtures/merge-scenario.ts';
 import { parseConfigDiff, tool, useMergeScenario } from '../fixtures/test-support.ts';
 import { deploymentPath } from '../ostree/sysroot.ts';
-import { etcDrift } from './etc-drift.ts';
+import { etcDrift, lineHunks } from './etc-drift.ts';
 import { decodeEtcPath } from './etc-tree.ts';
 
 const LETTER = { added: 'A', modified: 'M', removed: 'D' } as const;
@@ -119,5 +120,66 @@ describe('/etc drift on a real deployment', () => {
       writeFileSync(origin, before);
     }
     assert.ok(!drift().entries.some((e) => e.path === 'issue'));
+  });
+});
+
+describe('line hunks', () => {
+  const patched = (before: string, after: string): string | false =>
+    applyPatch(before, {
+      oldFileName: 'a',
+      newFileName: 'b',
+      oldHeader: '',
+      newHeader: '',
+      hunks: lineHunks(before, after),
+    });
+  const lines = (n: number, line: (i: number) => string): string =>
+    Array.from({ length: n }, (_, i) => `${line(i)}\n`).join('');
+
+  it('turns the old text into the new one, with or without final newlines', () => {
+    const cases: [string, string][] = [
+      ['a\nb\nc\n', 'a\nB\nc\n'],
+      ['a\nb', 'a\nb\n'],
+      ['a\nb\n', 'a\nc'],
+      ['', 'new\n'],
+      ['old\n', ''],
+    ];
+    for (const [before, after] of cases)
+      assert.equal(patched(before, after), after, JSON.stringify([before, after]));
+  });
+
+  it('gives up on a minimal diff of a large rewrite and shows it as one replaced block, quickly', () => {
+    const before = lines(20_000, (i) => `0.0.0.0 host-${i}.example`);
+    const after = lines(20_000, (i) => (i % 2 ? `0.0.0.0 host-${i}.example` : `0.0.0.0 other-${i}.example`));
+    const started = performance.now();
+    const hunks = lineHunks(`# head\n${before}# tail\n`, `# head\n${after}# tail\n`);
+    const ms = performance.now() - started;
+    assert.equal(hunks.length, 1);
+    assert.deepEqual(
+      [hunks[0]?.oldStart, hunks[0]?.oldLines, hunks[0]?.newLines],
+      [1, 1 + 19_999 + 2, 1 + 19_999 + 2],
+    );
+    assert.equal(
+      patched(`# head\n${before}# tail\n`, `# head\n${after}# tail\n`),
+      `# head\n${after}# tail\n`,
+    );
+    // Minimal, this took jsdiff over 30 s; bounded, well under a few seconds even on a busy machine.
+    assert.ok(ms < 5000, `${ms} ms`);
+  });
+
+  it('keeps the minimal diff when few lines changed', () => {
+    const before = lines(20_000, (i) => `line ${i}`);
+    const after = before.replace('line 10000\n', 'line ten thousand\n');
+    const hunks = lineHunks(before, after);
+    assert.equal(hunks.length, 1);
+    assert.deepEqual(hunks[0]?.lines, [
+      ' line 9997',
+      ' line 9998',
+      ' line 9999',
+      '-line 10000',
+      '+line ten thousand',
+      ' line 10001',
+      ' line 10002',
+      ' line 10003',
+    ]);
   });
 });
