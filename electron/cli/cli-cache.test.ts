@@ -70,8 +70,10 @@ describe('the CLI cache', () => {
       trees: string;
       bytes: number;
     }[];
+    const trees = db.prepare('SELECT count(*) AS n FROM base_trees').get() as { n: number };
     db.close();
     assert.equal(rows.length, 1);
+    assert.equal(trees.n, 1, "the deployment's base tree is kept");
     // One format number, then 11 numbers per comparison kept: some same-size pairs were compared.
     const kept = ((rows[0]?.bytes ?? 0) / 8 - 1) / 11;
     assert.ok(Number.isInteger(kept) && kept >= 3, `comparisons kept: ${kept}`);

@@ -37,12 +37,12 @@ describe('the app cache (better-sqlite3)', () => {
     try {
       const file = join(dir, 'cache.sqlite');
       const first = new AppCache(file);
-      assert.equal(first.schemaVersion, 2);
+      assert.equal(first.schemaVersion, 3);
       first.putDelta(delta());
       first.setNote({ checksum: A, serial: 0, note: 'before the GPU driver update', label: 'good' });
       first.close();
       const again = new AppCache(file);
-      assert.equal(again.schemaVersion, 2);
+      assert.equal(again.schemaVersion, 3);
       assert.deepEqual(again.getDelta(A, B), delta());
       assert.equal(again.getDelta(B, A), undefined);
       assert.equal(again.listNotes()[0]?.note, 'before the GPU driver update');

@@ -61,6 +61,11 @@ const MIGRATIONS: string[] = [
      states BLOB NOT NULL,
      updated_at TEXT NOT NULL
    );`,
+  `CREATE TABLE base_trees (
+     base TEXT PRIMARY KEY,
+     state TEXT NOT NULL,
+     tree TEXT NOT NULL
+   );`,
 ];
 
 export class AppCache {
@@ -130,6 +135,18 @@ export class AppCache {
     this.db
       .prepare('INSERT OR REPLACE INTO etc_comparisons (trees, states, updated_at) VALUES (?, ?, ?)')
       .run(trees, states, new Date().toISOString());
+  }
+
+  getBaseTree(base: string): { state: string; tree: string } | undefined {
+    return this.db.prepare('SELECT state, tree FROM base_trees WHERE base = ?').get(base) as
+      | { state: string; tree: string }
+      | undefined;
+  }
+
+  putBaseTree(base: string, state: string, tree: string): void {
+    this.db
+      .prepare('INSERT OR REPLACE INTO base_trees (base, state, tree) VALUES (?, ?, ?)')
+      .run(base, state, tree);
   }
 
   listNotes(): DeploymentNoteRecord[] {

@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import { structuredPatch } from 'diff';
 import type {
-  Deployment,
   DiffHunk,
   EtcChangeKind,
   EtcDriftEntry,
@@ -10,7 +9,8 @@ import type {
   StatusReport,
 } from '../../../shared/types.ts';
 import { resolveDeployment } from '../ostree/selectors.ts';
-import { deploymentPath, deploymentUnlocked } from '../ostree/sysroot.ts';
+import { deploymentPath } from '../ostree/sysroot.ts';
+import { type BaseListing, type BaseTreeMemo, type BaseTreeStore, rememberedBaseTree } from './base-tree.ts';
 import {
   absolute,
   compareBytes,
@@ -30,8 +30,8 @@ import {
 export interface DriftOptions {
   /** Attach line-diff hunks to text files whose content changed. */
   diffs?: boolean;
-  /** Byte comparisons kept by an earlier process (the CLI passes the app cache). */
-  store?: EtcComparisonStore;
+  /** Base trees and byte comparisons kept by an earlier process (the CLI passes the app cache). */
+  store?: EtcComparisonStore & BaseTreeStore;
 }
 
 /** One changed path before it is turned into plain data. */
@@ -68,25 +68,6 @@ export function nodeChanges(
   if (base.mode !== local.mode && base.type !== 'symlink') changes.push('mode');
   if (base.uid !== local.uid || base.gid !== local.gid) changes.push('owner');
   return changes;
-}
-
-/** One base directory as a scan saw it: names in byte order, and each name's lstat once taken. */
-interface BaseListing {
-  names: Buffer[];
-  /** By name index; undefined until taken. */
-  nodes: (NodeInfo | null | undefined)[];
-}
-
-/**
- * What one scan learnt about the base tree, to share with the next scan of the same base (the
- * three-way analysis scans base against local, then base against upstream, and reads base once).
- */
-export interface BaseTreeMemo {
-  dirs: Map<string, BaseListing>;
-}
-
-export function newBaseTreeMemo(): BaseTreeMemo {
-  return { dirs: new Map() };
 }
 
 /**
@@ -276,35 +257,15 @@ export function etcRoots(
   return { base: join(tree, 'usr', 'etc'), local: join(tree, 'etc') };
 }
 
-/**
- * What this process learnt of deployments' base trees (usr/etc), by folder. A deployment's usr/etc is
- * its commit's checkout: read-only by design (mounted so on a booted system, hard links into the
- * content-addressed repository otherwise), so its names and file metadata hold for the deployment's
- * life. Not kept for an unlocked deployment, whose /usr may be written, nor across a change of the
- * folder's own state (a redeploy under the same name).
- */
-const baseTrees = new Map<string, { state: string; memo: BaseTreeMemo }>();
-const BASE_TREES_KEPT = 4;
-
-function rememberedBaseTree(sysroot: string, deployment: Deployment, base: string): BaseTreeMemo | undefined {
-  if (deploymentUnlocked(sysroot, deployment)) return undefined;
-  const node = lstatNode(Buffer.from(base));
-  if (node?.type !== 'directory') return undefined;
-  const state = `${node.dev}:${node.ino}:${node.mtimeMs}:${node.ctimeMs}`;
-  const known = baseTrees.get(base);
-  if (known?.state === state) return known.memo;
-  if (baseTrees.size >= BASE_TREES_KEPT) baseTrees.delete(baseTrees.keys().next().value as string);
-  const memo = newBaseTreeMemo();
-  baseTrees.set(base, { state, memo });
-  return memo;
-}
-
 /** /etc drift of one deployment: its `etc` against its `usr/etc`. */
 export function etcDrift(report: StatusReport, selector: string, options: DriftOptions = {}): EtcDriftReport {
   const deployment = resolveDeployment(report, selector);
   const { base, local } = etcRoots(report.sysroot, deployment);
-  const memo = rememberedBaseTree(report.sysroot, deployment, base);
-  const raw = withStoredComparisons(options.store, `${base}\n${local}`, () => scanDrift(base, local, memo));
+  const baseTree = rememberedBaseTree(report.sysroot, deployment, base, options.store);
+  const raw = withStoredComparisons(options.store, `${base}\n${local}`, () =>
+    scanDrift(base, local, baseTree?.memo),
+  );
+  baseTree?.keep();
   const entries = raw.map((r) => toDriftEntry(r, base, local, options));
   return { deployment, entries };
 }

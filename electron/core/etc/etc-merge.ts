@@ -13,7 +13,8 @@ import { ostree } from '../ostree/ostree-cli.ts';
 import { resolveDeployment, resolveSnapshot, type SnapshotTarget } from '../ostree/selectors.ts';
 import { repoPath } from '../ostree/sysroot.ts';
 import { isAccountDatabase, mergeAccountDatabase } from './account-merge.ts';
-import { etcRoots, newBaseTreeMemo, nodeChanges, scanDrift } from './etc-drift.ts';
+import { newBaseTreeMemo } from './base-tree.ts';
+import { etcRoots, nodeChanges, scanDrift } from './etc-drift.ts';
 import { absolute, compareBytes, encodeEtcPath, lstatNode, type NodeInfo, readText } from './etc-tree.ts';
 import { mergeLines, type TextMerge } from './line-merge.ts';
 
