@@ -186,12 +186,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     const emit = (data: unknown, human: string): void =>
       io.out(json ? `${JSON.stringify(data, null, 2)}\n` : human);
     const useCache = !values['no-cache'] && !process.env.HINDSIGHT_NO_CACHE;
+    const cache = async (): Promise<AppCache | undefined> =>
+      useCache ? ((await openCache()) ?? undefined) : undefined;
     const status = async () =>
-      readStatus({
-        sysroot: sysrootFrom(values.sysroot),
-        stateroot: values.os,
-        store: useCache ? ((await openCache()) ?? undefined) : undefined,
-      });
+      readStatus({ sysroot: sysrootFrom(values.sysroot), stateroot: values.os, store: await cache() });
     const target = { ...(values.os ? { os: values.os } : {}) };
     let lastProgress = '';
     const progress = (event: ProgressEvent): void => {
@@ -244,12 +242,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         const { packageDelta, rememberedPackageDelta } = await import('../core/packages/package-delta.ts');
         const report = await status();
         const [from, to] = [rest[1] as string, rest[2] as string];
-        const delta = await rememberedPackageDelta(
-          report,
-          from,
-          to,
-          useCache ? await openCache() : null,
-          () => packageDelta(report, from, to),
+        const delta = await rememberedPackageDelta(report, from, to, (await cache()) ?? null, () =>
+          packageDelta(report, from, to),
         );
         emit(delta, formatPackageDelta(delta));
         return 0;
@@ -348,8 +342,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           const report = await status();
           const selector = args[0] ?? (report.deployments.some((d) => d.booted) ? 'booted' : 'default');
           const { etcDrift } = await import('../core/etc/etc-drift.ts');
-          const store = useCache ? ((await openCache()) ?? undefined) : undefined;
-          const drift = etcDrift(report, selector, { diffs: values.diff, store });
+          const drift = etcDrift(report, selector, { diffs: values.diff, store: await cache() });
           emit(drift, formatDrift(drift));
           return 0;
         }

@@ -1,4 +1,5 @@
 import type { Deployment, FileType } from '../../../shared/types.ts';
+import { settled } from '../file-state.ts';
 import { deploymentUnlocked } from '../ostree/sysroot.ts';
 import { lstatNode, type NodeInfo } from './etc-tree.ts';
 
@@ -33,11 +34,10 @@ export interface BaseTreeStore {
  * metadata hold for the deployment's life. What a scan learnt of it is kept, in this process and
  * through a store, by folder and the folder's own state (a redeploy under the same name is a new
  * folder). Never for an unlocked deployment, whose /usr may be written, and never for a folder
- * changed in the last RACY_MS (a deploy still being written).
+ * changed too recently to vouch for it (a deploy still being written; see file-state.ts).
  */
 const baseTrees = new Map<string, { state: string; memo: BaseTreeMemo }>();
 const BASE_TREES_KEPT = 4;
-const RACY_MS = 2000;
 
 export interface RememberedBaseTree {
   memo: BaseTreeMemo;
@@ -54,7 +54,7 @@ export function rememberedBaseTree(
   if (deploymentUnlocked(sysroot, deployment)) return undefined;
   const node = lstatNode(Buffer.from(base));
   if (node?.type !== 'directory') return undefined;
-  if (Date.now() - Math.max(node.mtimeMs, node.ctimeMs) < RACY_MS) return undefined;
+  if (!settled(node, Date.now())) return undefined;
   const state = `${node.dev}:${node.ino}:${node.mtimeMs}:${node.ctimeMs}`;
   const nothingToKeep = { keep: () => {} };
   const known = baseTrees.get(base);

@@ -1,6 +1,7 @@
 import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
 import { HindsightError } from '../../../shared/errors.ts';
 import type { ContentKind, EtcPath, FileMeta, FileType } from '../../../shared/types.ts';
+import { settled } from '../file-state.ts';
 
 /**
  * File-system primitives for /etc trees. Paths are Buffers end to end, so names that are not
@@ -19,12 +20,9 @@ export interface NodeInfo extends FileMeta {
 
 /**
  * What this module remembers (byte comparisons, directory listings, symlink targets) is keyed by a
- * node's state: device, inode, size, mtime and ctime. Any change to a file's bytes, a directory's
- * entries or a symlink (always a new inode) gives it a new ctime, which userspace cannot set back.
- * As in git's index, a node whose times are within RACY_MS of the read is not remembered, since a
- * change in the same clock tick would leave its times as they were.
+ * node's state: device, inode, size, mtime and ctime, and only for nodes settled at the read (see
+ * file-state.ts). A symlink changed is always a new inode.
  */
-const RACY_MS = 2000;
 const MEMORY_LIMIT = 100_000;
 
 /** Just the fields that identify a node's state: what is remembered, kept small. */
@@ -51,8 +49,7 @@ const sameState = (x: NodeState, y: NodeState): boolean =>
   x.ctimeMs === y.ctimeMs &&
   x.mtimeMs === y.mtimeMs;
 
-const settled = (nodes: NodeInfo[], readAt: number): boolean =>
-  nodes.every((n) => Math.max(n.ctimeMs, n.mtimeMs) < readAt - RACY_MS);
+const allSettled = (nodes: NodeInfo[], readAt: number): boolean => nodes.every((n) => settled(n, readAt));
 
 /** Files larger than this are flagged `large` and never line-diffed. */
 export const LARGE_FILE_BYTES = 2 * 1024 * 1024;
@@ -123,7 +120,7 @@ function symlinkTarget(path: Buffer, link: NodeInfo): Buffer {
   }
   const before = Date.now();
   const target = readlinkSync(path, { encoding: 'buffer' });
-  if (settled([link], before)) {
+  if (allSettled([link], before)) {
     if (targetCount >= MEMORY_LIMIT) {
       targets.clear();
       targetCount = 0;
@@ -190,7 +187,7 @@ export function listDirOf(path: Buffer, dir: NodeInfo | null): Buffer[] {
   }
   const before = Date.now();
   const names = listDir(path);
-  if (settled([dir], before)) {
+  if (allSettled([dir], before)) {
     if (listingCount >= MEMORY_LIMIT) {
       listings.clear();
       listingCount = 0;
@@ -241,7 +238,7 @@ export function sameBytes(a: Buffer, b: Buffer, size: number): boolean {
   }
 }
 
-/** An earlier byte comparison, valid while both files keep the state they had (see RACY_MS). */
+/** An earlier byte comparison, valid while both files keep the state they had (see file-state.ts). */
 interface Compared {
   a: NodeState;
   b: NodeState;
@@ -267,7 +264,7 @@ export function sameFileBytes(aPath: Buffer, a: NodeInfo, bPath: Buffer, b: Node
   }
   const before = Date.now();
   const same = sameBytes(aPath, bPath, a.size);
-  if (settled([a, b], before)) remember({ a: stateOf(a), b: stateOf(b), same }, entries);
+  if (allSettled([a, b], before)) remember({ a: stateOf(a), b: stateOf(b), same }, entries);
   return same;
 }
 
@@ -418,7 +415,7 @@ export function readText(path: Buffer, node: NodeInfo | null): TextRead {
   }
 }
 
-/** Content kinds by file state (see RACY_MS): a drift reports them for every changed file, every time. */
+/** Content kinds by file state (see file-state.ts): a drift reports them for every changed file, every time. */
 const kinds = new Map<number, { file: NodeState; kind: ContentKind }[]>();
 let kindCount = 0;
 
@@ -431,7 +428,7 @@ export function contentKind(path: Buffer, node: NodeInfo | null): ContentKind {
   }
   const before = Date.now();
   const { kind } = readText(path, node);
-  if (settled([node], before)) {
+  if (allSettled([node], before)) {
     if (kindCount >= MEMORY_LIMIT) {
       kinds.clear();
       kindCount = 0;

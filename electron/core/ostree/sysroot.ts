@@ -10,6 +10,7 @@ import {
 import { basename, join, resolve } from 'node:path';
 import { HindsightError } from '../../../shared/errors.ts';
 import type { Deployment, StatusReport } from '../../../shared/types.ts';
+import { settled } from '../file-state.ts';
 import { readCommitObject } from './commit-object.ts';
 import { keyfileValue, parseKeyfile } from './keyfile.ts';
 import { knownStatusJson, ostree, statusJsonSupported } from './ostree-cli.ts';
@@ -123,13 +124,11 @@ function parseStatusJson(text: string): ListedDeployment[] {
   }));
 }
 
-/** As in git's index: a change in the same clock tick as a read would leave the times as they were. */
-const RACY_MS = 2000;
-
+/** A path's state for a signature: null while it is too fresh to vouch for anything (file-state.ts). */
 function stamp(path: string, now: number): string | null {
   const st = lstatSync(path, { throwIfNoEntry: false });
   if (!st) return 'none';
-  if (now - Math.max(st.mtimeMs, st.ctimeMs) < RACY_MS) return null;
+  if (!settled(st, now)) return null;
   return `${st.ino}:${st.mtimeMs}:${st.ctimeMs}`;
 }
 
