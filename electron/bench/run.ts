@@ -155,7 +155,6 @@ interface DriftTrio {
   configDiff: Stats;
   /** The helper's first drift of this deployment: nothing remembered yet. */
   firstCallMs: number;
-  helperPid: number;
 }
 
 function driftTrio(ctx: Context, fx: BenchFixture): Promise<DriftTrio> {
@@ -175,7 +174,7 @@ function driftTrio(ctx: Context, fx: BenchFixture): Promise<DriftTrio> {
       ],
       runsFor(fx),
     )) as [Stats, Stats, Stats, Stats];
-    return { cli, cliFresh, warm, configDiff, firstCallMs, helperPid: helper.pid };
+    return { cli, cliFresh, warm, configDiff, firstCallMs };
   })();
   ctx.trios.set(fx.name, measured);
   return measured;
@@ -319,10 +318,10 @@ async function mergeWarm(ctx: Context, fx: BenchFixture) {
 
 async function driftMemory(ctx: Context, fx: BenchFixture) {
   // The helper has served every stress drift of the drift rows by now (the first cold, the rest warm).
-  const trio = await driftTrio(ctx, fx);
+  await driftTrio(ctx, fx);
   const helper = await helperFor(ctx, fx);
   await helper.call('etcDrift', { deployment: '0', diffs: true });
-  const status = readFileSync(`/proc/${trio.helperPid}/status`, 'utf8');
+  const status = readFileSync(`/proc/${helper.pid}/status`, 'utf8');
   const kb = (field: string): number =>
     Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
   const peak = Math.round((kb('VmHWM') / 1024) * 10) / 10;
