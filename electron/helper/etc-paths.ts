@@ -1,5 +1,5 @@
 import { lstatSync, realpathSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { HindsightError } from '../../shared/errors.ts';
 import type { Deployment, EtcPath, StatusReport } from '../../shared/types.ts';
 import { printable } from '../core/ostree/selectors.ts';
@@ -109,21 +109,30 @@ export function parentsAreFolders(root: string, rel: Buffer): boolean {
 
 /**
  * The writable /etc of a deployment: the live /etc for the booted one on the running system,
- * otherwise the deployment's own folder. Its real path must be exactly that (no symlink on the way).
+ * otherwise the deployment's own folder. The sysroot's `ostree` folder is resolved once, because a
+ * booted system reaches it through a link (`/ostree` -> `sysroot/ostree`); from there down to the
+ * deployment's etc, no component may be a link.
  */
 export function deploymentEtc(report: StatusReport, d: Deployment): string {
-  const etc = d.booted && report.bootedSystem ? '/etc' : join(deploymentPath(report.sysroot, d), 'etc');
+  const booted = d.booted && report.bootedSystem;
+  let expected: string;
+  try {
+    const physicalSysroot = dirname(realpathSync(join(report.sysroot, 'ostree')));
+    expected = booted ? '/etc' : join(deploymentPath(physicalSysroot, d), 'etc');
+  } catch {
+    throw new HindsightError('not-a-sysroot', `${report.sysroot} has no ostree folder`);
+  }
   let real: string;
   try {
-    real = realpathSync(etc);
+    real = realpathSync(expected);
   } catch {
-    throw new HindsightError('no-such-deployment', `deployment ${d.index} has no /etc folder (${etc})`);
+    throw new HindsightError('no-such-deployment', `deployment ${d.index} has no /etc folder (${expected})`);
   }
-  if (real !== etc) {
+  if (real !== expected) {
     throw new HindsightError(
       'refused',
-      `${etc} resolves to ${real}; Hindsight only writes a deployment's own /etc`,
+      `${expected} resolves to ${real}; Hindsight only writes a deployment's own /etc`,
     );
   }
-  return etc;
+  return expected;
 }
