@@ -19,6 +19,7 @@ export const ERROR_CODES = [
   'unsupported',
   'busy',
   'refused',
+  'not-ready',
   'not-authorized',
   'auth-dismissed',
   'io-error',

@@ -4,6 +4,7 @@ import { requireProgram, runChecked } from '../core/exec.ts';
 import { ostree } from '../core/ostree/ostree-cli.ts';
 import { resolveDeployment } from '../core/ostree/selectors.ts';
 import { findSame, label, type OperationContext, status } from './context.ts';
+import { armStagedFinalization } from './finalize.ts';
 import { readCreated, stateDirFor } from './state.ts';
 
 /** pin, unpin, undeploy, cancel and reboot: each one ostree verb, checked before and verified after. */
@@ -140,6 +141,8 @@ export async function reboot(ctx: OperationContext): Promise<{ message: string }
     );
   }
   const next = report.deployments[0];
+  // A staged deployment that systemd will not finalize is dropped at shutdown: arm it or refuse.
+  await armStagedFinalization(report);
   await runChecked(requireProgram('systemctl'), ['reboot'], { errorCode: 'io-error' });
   return { message: `Rebooting into ${next ? label(next) : 'the default deployment'}.` };
 }

@@ -12,6 +12,7 @@ import { packageDeltaBetween } from '../core/packages/package-delta.ts';
 import { RPMDB_CANDIDATES } from '../core/packages/rpm-db.ts';
 import { currentDeployment } from '../core/rollback-preview.ts';
 import { label, type OperationContext, status } from './context.ts';
+import { armStagedFinalization } from './finalize.ts';
 import { libostreeAvailable, type PullProgress, pullThroughLibostree } from './libostree.ts';
 import { ensureDir, recordCreated, stateDirFor } from './state.ts';
 
@@ -343,6 +344,8 @@ async function deployCommit(
     },
     after,
   );
+  // Staged is not ready until systemd will finalize it at shutdown.
+  if (created.staged) await armStagedFinalization(after);
   const rollbackTo = after.deployments.find((d) => d.rollback);
   const how = created.staged
     ? 'staged for the next boot (its /etc is merged at shutdown)'
