@@ -337,19 +337,41 @@ function writeManifest(dir: string, manifest: Manifest): void {
   writeFileAtomic(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
 }
 
-function refuseTarget(target: Deployment, allowBooted: boolean | undefined): void {
+/**
+ * The deployment whose /etc a resolution for `target` is written to. A staged deployment has no /etc
+ * of its own until shutdown, when ostree builds it from the booted /etc (DESIGN.md): a resolution for
+ * it goes into the booted /etc, where that merge picks it up. Either way the live /etc is written
+ * only when asked (allowBooted).
+ */
+function writtenDeployment(
+  report: StatusReport,
+  target: Deployment,
+  allowBooted: boolean | undefined,
+): Deployment {
+  let writeTo = target;
   if (target.staged) {
-    throw new HindsightError(
-      'refused',
-      `deployment ${target.index} ${label(target)} is staged: its /etc is only built at shutdown, from the booted deployment's /etc. Apply the resolution to the booted /etc instead (target booted, --allow-booted) and the shutdown merge carries it over`,
-    );
+    const booted = report.deployments.find((d) => d.booted);
+    if (!booted || !report.bootedSystem) {
+      throw new HindsightError(
+        'refused',
+        `deployment ${target.index} ${label(target)} is staged but no deployment is booted`,
+      );
+    }
+    if (!allowBooted) {
+      throw new HindsightError(
+        'refused',
+        `deployment ${target.index} ${label(target)} is staged: ostree builds its /etc at shutdown from the live /etc, so the resolution is written to the live /etc and carried over. Ask explicitly to write it (allowBooted, --allow-booted)`,
+      );
+    }
+    writeTo = booted;
   }
-  if (target.booted && !allowBooted) {
+  if (writeTo.booted && !allowBooted) {
     throw new HindsightError(
       'refused',
       `deployment ${target.index} ${label(target)} is running now: its /etc is the live /etc. Ask explicitly to write it (allowBooted, --allow-booted)`,
     );
   }
+  return writeTo;
 }
 
 export async function etcApply(
@@ -366,8 +388,8 @@ export async function etcApply(
     );
   }
   const target = snapshot.deployment;
-  refuseTarget(target, params.allowBooted);
-  const etc = deploymentEtc(report, target);
+  const writeTo = writtenDeployment(report, target, params.allowBooted);
+  const etc = deploymentEtc(report, writeTo);
   const roots = { ...etcRoots(report.sysroot, source), upstream: etcRoots(report.sysroot, target).base };
 
   // Validate everything before anything is written.
@@ -411,7 +433,7 @@ export async function etcApply(
     time: new Date().toISOString(),
     state: 'prepared',
     source: { stateroot: source.stateroot, checksum: source.checksum, serial: source.serial },
-    target: { stateroot: target.stateroot, checksum: target.checksum, serial: target.serial },
+    target: { stateroot: writeTo.stateroot, checksum: writeTo.checksum, serial: writeTo.serial },
     etc,
     entries: [],
     createdDirs: [],

@@ -12,6 +12,7 @@ import { HindsightError } from '../../../shared/errors.ts';
 import type { Deployment, StatusReport } from '../../../shared/types.ts';
 import { settled } from '../file-state.ts';
 import { readCommitObject } from './commit-object.ts';
+import { type GVariantValue, parseGVariant } from './gvariant.ts';
 import { keyfileValue, parseKeyfile } from './keyfile.ts';
 import { knownStatusJson, ostree, statusJsonSupported } from './ostree-cli.ts';
 
@@ -349,6 +350,29 @@ function chooseStateroot(sysroot: string, listed: ListedDeployment[], wanted?: s
   );
 }
 
+export const STAGED_DEPLOYMENT_FILE = '/run/ostree/staged-deployment';
+
+/**
+ * The kernel arguments a staged deployment will boot with. It has no boot entry until
+ * ostree-finalize-staged writes one at shutdown: the arguments are those `ostree admin deploy
+ * --stage` was given (the `kargs` of /run/ostree/staged-deployment, an a{sv} GVariant), or else the
+ * merge deployment's (the booted one's), which finalization copies. Null when neither can be read.
+ */
+export function stagedKargs(bootedKargs: string[] | null): string[] | null {
+  let record: GVariantValue;
+  try {
+    record = parseGVariant('a{sv}', readFileSync(STAGED_DEPLOYMENT_FILE));
+  } catch {
+    return bootedKargs;
+  }
+  const kargs = record instanceof Map ? record.get('kargs') : undefined;
+  const value = kargs && typeof kargs === 'object' && 'value' in kargs ? kargs.value : undefined;
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) {
+    return (value as string[]).filter((o) => !o.startsWith('ostree='));
+  }
+  return bootedKargs;
+}
+
 /** Every deployment of a stateroot with its states, commit facts, origin, kernel and kernel arguments. */
 export async function readStatus(options: SysrootOptions): Promise<StatusReport> {
   const sysroot = assertSysroot(options.sysroot);
@@ -362,10 +386,14 @@ export async function readStatus(options: SysrootOptions): Promise<StatusReport>
   const ofRoot = listed.filter((d) => d.stateroot === stateroot);
   const rollbackIndex = ofRoot.find((d) => d.index > pivot)?.index ?? -1;
 
+  const bootedSystem = isBootedSystem(sysroot);
+  const booted = listed[bootedIndex];
+  const bootedKargs = booted ? (bootEntries.get(`${booted.checksum}.${booted.serial}`)?.kargs ?? null) : null;
   const deployments: Deployment[] = ofRoot.map((d) => {
     const key = `${d.checksum}.${d.serial}`;
     const origin = readOrigin(sysroot, d);
     const entry = bootEntries.get(key);
+    const kargs = entry?.kargs ?? (d.staged && bootedSystem ? stagedKargs(bootedKargs) : null) ?? [];
     let commit: ReturnType<typeof readCommitObject> | null = null;
     try {
       commit = readCommitObject(repo, d.checksum);
@@ -382,7 +410,7 @@ export async function readStatus(options: SysrootOptions): Promise<StatusReport>
       subject: commit?.subject ?? null,
       origin: origin.origin,
       kernel: entry?.kernel ?? kernelInTree(deploymentPath(sysroot, d)),
-      kargs: entry?.kargs ?? [],
+      kargs,
       booted: d.booted,
       default: d.index === 0,
       pending: bootedIndex >= 0 && d.index < bootedIndex,
@@ -391,5 +419,5 @@ export async function readStatus(options: SysrootOptions): Promise<StatusReport>
       pinned: d.pinned || origin.pinned,
     };
   });
-  return { sysroot, stateroot, bootedSystem: isBootedSystem(sysroot), deployments };
+  return { sysroot, stateroot, bootedSystem, deployments };
 }
