@@ -1,5 +1,6 @@
 import { useEffect } from 'react';
 import { useAppInfo, useOperation, useStatus, useSystemEvents, useUpdateCheck } from './api/queries.ts';
+import { ConnectionStatus } from './components/connection-status.tsx';
 import { Icon, type IconName } from './components/icons.tsx';
 import { Toasts } from './components/toasts.tsx';
 import { Button, ErrorNotice, Loading } from './components/ui.tsx';
@@ -150,6 +151,7 @@ export function App() {
       </a>
       <Sidebar />
       <div className="main-column">
+        <ConnectionStatus />
         <DemoBanner />
         <main id="main" className={`main screen-${screen}`} tabIndex={-1}>
           {status.isPending ? (

@@ -22,14 +22,9 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = join(ROOT, 'electron', 'cli', 'hindsight.mjs');
 export const SCREENSHOTS = join(ROOT, 'e2e', 'screenshots');
 
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
+import { CHROMIUM_ARGS } from './chromium-args.ts';
+
+export { CHROMIUM_ARGS };
 
 export type Target = 'browser' | 'electron';
 
@@ -140,11 +135,33 @@ export function electronBinary(): string | null {
   return existsSync(binary) ? binary : null;
 }
 
-/** `hindsight serve`: the address with its token is the first line of stdout. */
-export async function startServer(
-  demo: Demo,
-): Promise<{ url: string; process: ChildProcess; stop(): Promise<void> }> {
-  const args = demo.embedded ? [CLI, 'serve'] : [CLI, 'serve', '--sysroot', demo.sysroot];
+/** Runs the hindsight CLI on the demo with the spec's own data folder, as a person at a terminal would. */
+export function hindsightCli(demo: Demo, args: string[]): string {
+  return execFileSync(
+    process.execPath,
+    [CLI, ...args, ...(demo.embedded ? [] : ['--sysroot', demo.sysroot])],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: appEnv(demo.root) },
+  );
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * `hindsight serve`: the address with its token is the first line of stdout. A fixed `port` starts
+ * it where an earlier one ran; with the same data folder it keeps the same token, as after a reboot.
+ */
+export async function startServer(demo: Demo, options: { port?: number } = {}): Promise<RunningServer> {
+  const args = [
+    CLI,
+    'serve',
+    ...(demo.embedded ? [] : ['--sysroot', demo.sysroot]),
+    ...(options.port === undefined ? [] : ['--port', String(options.port)]),
+  ];
   const child = spawn(process.execPath, args, {
     env: appEnv(demo.root),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -175,6 +192,7 @@ export async function startServer(
   });
   return {
     url,
+    port: Number(new URL(url).port),
     process: child,
     stop: () =>
       new Promise<void>((resolve) => {
@@ -196,10 +214,21 @@ export interface Hindsight {
   /** Opens a screen by its address, as a bookmark or the sidebar would. */
   go(screen: string, params?: Record<string, string>): Promise<void>;
   reload(): Promise<void>;
+  /** Browser mode: stops `hindsight serve` under the open page, as a reboot takes it away. */
+  stopServer(): Promise<void>;
+  /** Browser mode: starts `hindsight serve` again on the same port with the same data folder (token). */
+  startServerAgain(): Promise<void>;
+}
+
+interface OpenedApp {
+  page: Page;
+  close(): Promise<void>;
+  stopServer(): Promise<void>;
+  startServerAgain(): Promise<void>;
 }
 
 /** Opens the app on a demo, in Chromium through `hindsight serve` or in Electron. */
-async function openApp(target: Target, demo: Demo): Promise<{ page: Page; close(): Promise<void> }> {
+async function openApp(target: Target, demo: Demo): Promise<OpenedApp> {
   if (target === 'electron') {
     const binary = electronBinary();
     if (!binary) throw new Error('the Electron binary is not installed');
@@ -215,9 +244,12 @@ async function openApp(target: Target, demo: Demo): Promise<{ page: Page; close(
     });
     const page = await app.firstWindow();
     await page.setViewportSize({ width: 1360, height: 900 });
-    return { page, close: () => app.close() };
+    const browserOnly = (): Promise<void> =>
+      Promise.reject(new Error('only browser mode has a server to stop and start'));
+    return { page, close: () => app.close(), stopServer: browserOnly, startServerAgain: browserOnly };
   }
-  const server = await startServer(demo);
+  let server = await startServer(demo);
+  const port = server.port;
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
   const page = await context.newPage();
@@ -227,6 +259,12 @@ async function openApp(target: Target, demo: Demo): Promise<{ page: Page; close(
     close: async () => {
       await browser.close();
       await server.stop();
+    },
+    stopServer: () => server.stop(),
+    async startServerAgain() {
+      const previous = server.url;
+      server = await startServer(demo, { port });
+      if (server.url !== previous) throw new Error(`serve came back as ${server.url}, not ${previous}`);
     },
   };
 }
@@ -262,6 +300,8 @@ export function hindsightPerFile(options: { embeddedDemo?: boolean } = {}): Hind
         await page.reload();
         await expect(page.locator('main h1')).toBeVisible({ timeout: 30_000 });
       },
+      stopServer: () => opened.stopServer(),
+      startServerAgain: () => opened.startServerAgain(),
     } satisfies Hindsight);
     close = async () => {
       await opened.close();

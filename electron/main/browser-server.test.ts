@@ -1,8 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TOKEN_COOKIE, TOKEN_HEADER } from '../../shared/ipc-contract.ts';
 import { type BrowserServer, startBrowserServer } from './browser-server.ts';
@@ -27,6 +36,8 @@ function http(
         path,
         method: options.method ?? 'GET',
         headers: { host: `127.0.0.1:${port}`, ...options.headers },
+        // A fresh connection each time: a kept-alive one would outlive a server the test restarts.
+        agent: false,
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -164,5 +175,114 @@ describe('browser mode server', () => {
       req.end();
     });
     assert.match(await received, /data: {"event":"sysroot:changed","payload":{"reason":"test"}}/);
+  });
+});
+
+describe('the browser-mode secret kept across restarts', () => {
+  let dir = '';
+  let rendererDir = '';
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'hindsight-token-'));
+    rendererDir = join(dir, 'renderer');
+    mkdirSync(rendererDir);
+    writeFileSync(join(rendererDir, 'index.html'), '<!doctype html><title>Hindsight</title>');
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const start = (tokenFile: string, port?: number): Promise<BrowserServer> =>
+    startBrowserServer({
+      rendererDir,
+      dispatch: async (channel) => ({ result: { channel } }),
+      tokenFile,
+      ...(port === undefined ? {} : { port }),
+    });
+  const mode = (path: string): number => statSync(path).mode & 0o777;
+
+  it('is made on the first start: its folder 0700, the file 0600, the token on one line', async () => {
+    const file = join(dir, 'first', 'hindsight', 'serve', 'token');
+    const server = await start(file);
+    try {
+      assert.match(server.token, /^[\w-]{43}$/);
+      assert.equal(readFileSync(file, 'utf8'), `${server.token}\n`);
+      assert.equal(mode(file), 0o600);
+      assert.equal(mode(dirname(file)), 0o700);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('is reused by the next start on the same port, which lets in the page the first run opened', async () => {
+    const file = join(dir, 'restart', 'token');
+    const first = await start(file);
+    const page = await http(first.port, `/?token=${first.token}`);
+    const cookie = String(page.headers['set-cookie']).split(';')[0] as string;
+    await first.close();
+
+    const second = await start(file, first.port);
+    try {
+      assert.equal(second.token, first.token);
+      assert.equal(second.url, first.url);
+      // What the open page sends: the session cookie, and the token it kept in sessionStorage.
+      const call = await http(second.port, '/api/invoke', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', cookie, [TOKEN_HEADER]: first.token },
+        body: JSON.stringify({ channel: 'sysroot:status', request: {} }),
+      });
+      assert.equal(call.status, 200);
+      assert.equal((await http(second.port, '/', { headers: { cookie } })).status, 200);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('is replaced when the file is malformed, is not a plain file, or others could read it', async () => {
+    const file = join(dir, 'replaced', 'token');
+    const original = await start(file);
+    await original.close();
+
+    const cases: [string, () => void][] = [
+      ['malformed', () => writeFileSync(file, 'not a token\n', { mode: 0o600 })],
+      ['empty', () => writeFileSync(file, '', { mode: 0o600 })],
+      [
+        'readable by others',
+        () => {
+          writeFileSync(file, `${original.token}\n`);
+          chmodSync(file, 0o644);
+        },
+      ],
+      [
+        'a symbolic link',
+        () => {
+          const elsewhere = join(dir, 'elsewhere-token');
+          writeFileSync(elsewhere, `${original.token}\n`, { mode: 0o600 });
+          rmSync(file);
+          symlinkSync(elsewhere, file);
+        },
+      ],
+    ];
+    let previous = original.token;
+    for (const [what, spoil] of cases) {
+      spoil();
+      const server = await start(file);
+      await server.close();
+      assert.notEqual(server.token, previous, what);
+      assert.notEqual(server.token, original.token, what);
+      assert.match(server.token, /^[\w-]{43}$/, what);
+      assert.ok(statSync(file, { throwIfNoEntry: true }).isFile(), what);
+      assert.equal(readFileSync(file, 'utf8'), `${server.token}\n`, what);
+      assert.equal(mode(file), 0o600, what);
+      previous = server.token;
+    }
+    assert.equal(readFileSync(join(dir, 'elsewhere-token'), 'utf8'), `${original.token}\n`);
+  });
+
+  it('takes its folder back to 0700 when it was opened up', async () => {
+    const file = join(dir, 'loose', 'token');
+    mkdirSync(dirname(file), { mode: 0o755 });
+    chmodSync(dirname(file), 0o755);
+    const server = await start(file);
+    await server.close();
+    assert.equal(mode(dirname(file)), 0o700);
   });
 });

@@ -1,8 +1,9 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { chmodSync, lstatSync, mkdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { extname, join, normalize, sep } from 'node:path';
+import { dirname, extname, join, normalize, sep } from 'node:path';
 import {
   BROWSER_ROUTES,
   type IpcEnvelope,
@@ -10,13 +11,14 @@ import {
   TOKEN_COOKIE,
   TOKEN_HEADER,
 } from '../../shared/ipc-contract.ts';
+import { writeFileAtomic } from '../core/atomic-write.ts';
 import { CONTENT_SECURITY_POLICY } from './security.ts';
 
 /**
  * Browser mode: the same renderer and the same main-side handlers over HTTP on loopback, for
  * machines without the Electron binary and for end-to-end tests in Chromium. Every request needs
- * the per-run secret (header, or the HttpOnly cookie set when the page is opened with it), the Host
- * must be loopback (no DNS rebinding) and an Origin, when sent, must be this server's.
+ * the secret (header, or the HttpOnly cookie set when the page is opened with it), the Host must be
+ * loopback (no DNS rebinding) and an Origin, when sent, must be this server's.
  */
 
 export interface BrowserServerOptions {
@@ -24,6 +26,11 @@ export interface BrowserServerOptions {
   dispatch(channel: unknown, request: unknown): Promise<IpcEnvelope<unknown>>;
   port?: number;
   token?: string;
+  /**
+   * Where the secret is kept across runs (see persistentToken). Without it, and without `token`,
+   * every run has a fresh secret and a page opened on an earlier run is refused.
+   */
+  tokenFile?: string;
 }
 
 export interface BrowserServer {
@@ -45,6 +52,35 @@ const TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
   '.json': 'application/json',
 };
+
+/** 32 random bytes in base64url, as persistentToken writes them. */
+const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
+
+/**
+ * The secret kept in `file`, made on first use: a page left open while the server restarts (the
+ * machine rebooted, `hindsight serve` was started again) still holds it in its cookie and header,
+ * so it reconnects by itself. The folder is made 0700 and the file 0600, written atomically. A file
+ * that is missing, is not a plain file, does not hold a token, or that others could read (the secret
+ * may have leaked) is replaced by a fresh secret.
+ */
+export function persistentToken(file: string): string {
+  const dir = dirname(file);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // mkdir's mode does nothing for a folder that already exists.
+  chmodSync(dir, 0o700);
+  try {
+    const stat = lstatSync(file);
+    if (stat.isFile() && (stat.mode & 0o077) === 0 && stat.size <= 64) {
+      const kept = readFileSync(file, 'utf8').trim();
+      if (TOKEN_SHAPE.test(kept)) return kept;
+    }
+  } catch {
+    // no token yet (or unreadable): make one below
+  }
+  const token = randomBytes(32).toString('base64url');
+  writeFileAtomic(file, `${token}\n`, { mode: 0o600 });
+  return token;
+}
 
 function sameSecret(given: string | undefined, token: string): boolean {
   if (!given) return false;
@@ -99,7 +135,9 @@ function readBody(req: IncomingMessage): Promise<string> {
 }
 
 export async function startBrowserServer(options: BrowserServerOptions): Promise<BrowserServer> {
-  const token = options.token ?? randomBytes(32).toString('base64url');
+  const token =
+    options.token ??
+    (options.tokenFile ? persistentToken(options.tokenFile) : randomBytes(32).toString('base64url'));
   const clients = new Set<ServerResponse>();
   let port = 0;
   const allowedHosts = (): string[] => [`127.0.0.1:${port}`, `localhost:${port}`];

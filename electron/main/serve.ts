@@ -18,7 +18,8 @@ export interface ServeOptions {
 
 /**
  * `hindsight serve`: browser mode. Prints the URL with its token as the first line of stdout, serves
- * until SIGTERM or SIGINT, then stops the helpers and closes the cache.
+ * until SIGTERM or SIGINT, then stops the helpers and closes the cache. The token is kept in the
+ * user's data folder, so a page left open reconnects when serve is started again (after a reboot).
  */
 export async function runServe(options: ServeOptions): Promise<number> {
   const renderer = rendererDir();
@@ -43,6 +44,7 @@ export async function runServe(options: ServeOptions): Promise<number> {
     rendererDir: renderer,
     dispatch: context.dispatch,
     port: options.port,
+    tokenFile: join(hindsightDataDir(), 'serve', 'token'),
   });
   broadcast = server.broadcast;
   options.out(`${server.url}\n`);

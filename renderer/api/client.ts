@@ -11,6 +11,7 @@ import {
   type IpcResponse,
   TOKEN_HEADER,
 } from '../../shared/ipc-contract.ts';
+import { connectionLost, setConnectionProbe, useConnection } from './connection.ts';
 
 declare global {
   interface Window {
@@ -27,7 +28,10 @@ function unwrap<T>(envelope: IpcEnvelope<unknown>): T {
   return envelope.result as T;
 }
 
-/** Browser mode: the same contract over HTTP on loopback, authorised by the per-run token. */
+/** How long the reconnect probe waits for an answer: a machine going down may leave it hanging. */
+const PROBE_TIMEOUT_MS = 5_000;
+
+/** Browser mode: the same contract over HTTP on loopback, authorised by the server's token. */
 function browserBridge(): HindsightBridge {
   const params = new URLSearchParams(window.location.search);
   const fromUrl = params.get('token');
@@ -45,28 +49,64 @@ function browserBridge(): HindsightBridge {
   const token = fromUrl ?? sessionStorage.getItem('hindsight-token') ?? '';
   const listeners = new Map<IpcEventName, Set<(payload: unknown) => void>>();
   let source: EventSource | null = null;
-  const ensureEvents = (): void => {
-    if (source) return;
+  const openEvents = (): void => {
+    source?.close();
     // EventSource cannot send headers; the session cookie set with the page authorises it.
-    source = new EventSource(BROWSER_ROUTES.events);
-    source.onmessage = (message) => {
+    const stream = new EventSource(BROWSER_ROUTES.events);
+    source = stream;
+    stream.onmessage = (message) => {
       const { event, payload } = JSON.parse(message.data as string) as {
         event: IpcEventName;
         payload: unknown;
       };
       for (const listener of listeners.get(event) ?? []) listener(payload);
     };
+    stream.onerror = () => {
+      // CLOSED: the server answered but refused the stream (a server with another token); the calls
+      // say why, and treating it as lost would flap between lost and back every probe.
+      const refused = stream.readyState === EventSource.CLOSED;
+      stream.close();
+      if (source === stream) source = null;
+      // Otherwise the stream broke: serve stopped or the machine is going down. Rather than
+      // EventSource's own retries, the connection probe decides when the server is back.
+      if (!refused) connectionLost();
+    };
   };
+  const ensureEvents = (): void => {
+    if (!source) openEvents();
+  };
+  const post = (channel: string, request: unknown, signal?: AbortSignal): Promise<Response> =>
+    fetch(BROWSER_ROUTES.invoke, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', [TOKEN_HEADER]: token },
+      body: JSON.stringify({ channel, request }),
+      signal,
+    });
+
+  // Any HTTP answer, even an error, means the server is back; only a failed fetch means it is not.
+  setConnectionProbe(async () => {
+    try {
+      await post('app:info', {}, AbortSignal.timeout(PROBE_TIMEOUT_MS));
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  // Back after a loss: events sent meanwhile went nowhere, and a stream that never saw the server go
+  // (the machine vanished without closing it) would stay silent, so a fresh one is opened.
+  useConnection.subscribe((now, before) => {
+    if (now.connection === 'connected' && before.connection !== 'connected' && listeners.size > 0) {
+      openEvents();
+    }
+  });
+
   return {
     async invoke(channel, request) {
       let response: Response;
       try {
-        response = await fetch(BROWSER_ROUTES.invoke, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', [TOKEN_HEADER]: token },
-          body: JSON.stringify({ channel, request }),
-        });
+        response = await post(channel, request);
       } catch {
+        connectionLost();
         return {
           error: {
             code: 'io-error',
@@ -93,6 +133,9 @@ function browserBridge(): HindsightBridge {
 }
 
 let api: HindsightApi | null = null;
+
+/** Browser mode (`hindsight serve`) rather than Electron: only there can the page outlive its server. */
+export const isBrowserMode = (): boolean => !window.hindsightBridge;
 
 /** The typed API: Electron's preload bridge when present, else browser mode's HTTP transport. */
 export function getApi(): HindsightApi {

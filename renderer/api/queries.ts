@@ -1,9 +1,17 @@
-import { QueryClient, type QueryKey, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import {
+  onlineManager,
+  QueryClient,
+  type QueryKey,
+  useMutation,
+  useQuery,
+  useQueryClient,
+} from '@tanstack/react-query';
 import { useEffect } from 'react';
 import type { HindsightError } from '../../shared/errors.ts';
 import type { IpcChannel, IpcRequest, IpcResponse } from '../../shared/ipc-contract.ts';
 import { useUi } from '../state/ui-store.ts';
 import { getApi } from './client.ts';
+import { useConnection } from './connection.ts';
 
 export const queryClient = new QueryClient({
   defaultOptions: {
@@ -19,7 +27,23 @@ export const queryClient = new QueryClient({
       },
       retryDelay: (count) => Math.min(250 * 2 ** count, 3000),
     },
+    mutations: {
+      // A change asked for while Hindsight is out of reach fails at once; queued, it would run later
+      // against a system that may have changed under it (rebooted into another deployment).
+      networkMode: 'always',
+    },
   },
+});
+
+/**
+ * While Hindsight cannot be reached, queries wait (react-query's offline mode) instead of failing one
+ * by one. When it answers again every query refetches, the update check too, so the screens show what
+ * is true now: after a reboot, the new booted deployment.
+ */
+useConnection.subscribe((now, before) => {
+  if (now.connection === before.connection) return;
+  onlineManager.setOnline(now.connection === 'connected');
+  if (now.connection === 'connected') void queryClient.invalidateQueries();
 });
 
 export function call<C extends IpcChannel>(channel: C, request: IpcRequest<C>): Promise<IpcResponse<C>> {

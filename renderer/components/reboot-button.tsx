@@ -1,15 +1,28 @@
+import { useMutation } from '@tanstack/react-query';
 import { useState } from 'react';
-import { useAppInfo, useOperation } from '../api/queries.ts';
+import type { HindsightError } from '../../shared/errors.ts';
+import type { IpcResponse } from '../../shared/ipc-contract.ts';
+import { restartExpected, useConnection } from '../api/connection.ts';
+import { call, useAppInfo } from '../api/queries.ts';
 import { useSystem } from '../api/use-system.ts';
 import { versionName } from '../lib/format.ts';
 import { ConfirmDialog } from './dialog.tsx';
 import { Button } from './ui.tsx';
 
-/** Restarts into the next-boot deployment; only offered where there is a running system to restart. */
+/**
+ * Restarts into the next-boot deployment; only offered where there is a running system to restart.
+ * Once asked, the page says it is restarting and, in browser mode, reconnects when the system is back.
+ */
 export function RebootButton({ variant = 'secondary' }: { variant?: 'primary' | 'secondary' }) {
   const info = useAppInfo();
   const { next } = useSystem();
-  const reboot = useOperation('system:reboot');
+  // Not useOperation: it refetches everything and waits for that before it settles, and a server
+  // going down would keep this dialog busy until it is back. The page refetches on reconnecting,
+  // and main's 'sysroot:changed' after the call refreshes it while the server is still up.
+  const reboot = useMutation<IpcResponse<'system:reboot'>, HindsightError>({
+    mutationFn: () => call('system:reboot', {}),
+    onSuccess: () => restartExpected(),
+  });
   const [open, setOpen] = useState(false);
   const reason = !info.data
     ? null
@@ -34,7 +47,20 @@ export function RebootButton({ variant = 'secondary' }: { variant?: 'primary' | 
           setOpen(false);
           reboot.reset();
         }}
-        onConfirm={() => reboot.mutate({}, { onSuccess: () => setOpen(false) })}
+        onConfirm={() => {
+          const wasConnected = useConnection.getState().connection === 'connected';
+          reboot.mutate(undefined, {
+            onSuccess: () => setOpen(false),
+            onError: () => {
+              // The connection broke during the call: most likely the restart itself cut off the
+              // answer. If it did not, the server answers the next probe and the notice goes away.
+              if (!wasConnected || useConnection.getState().connection === 'connected') return;
+              setOpen(false);
+              reboot.reset();
+              restartExpected();
+            },
+          });
+        }}
       >
         <p>
           The computer restarts into{' '}
