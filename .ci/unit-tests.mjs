@@ -1,5 +1,6 @@
-// Finds every *.test.ts under electron/ and shared/ and runs them with node's test runner (Node 20's
-// --test does not expand globs itself). Extra arguments are passed on, e.g. --test-name-pattern.
+// Finds every *.test.ts under electron/ and shared/ (or the folders named with --in=A,B) and runs
+// them with node's test runner (Node 20's --test does not expand globs itself). Extra arguments are
+// passed on before the files, e.g. --test-name-pattern=rollback.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -17,7 +18,13 @@ function find(dir) {
   return out;
 }
 
-const files = ['electron', 'shared'].flatMap((d) => find(join(root, d))).sort();
-const args = ['--import', 'tsx', '--test', '--test-concurrency=2', ...process.argv.slice(2), ...files];
+const given = process.argv.slice(2);
+const folders = given
+  .find((a) => a.startsWith('--in='))
+  ?.slice('--in='.length)
+  .split(',') ?? ['electron', 'shared'];
+const passed = given.filter((a) => !a.startsWith('--in='));
+const files = folders.flatMap((d) => find(join(root, d))).sort();
+const args = ['--import', 'tsx', '--test', '--test-concurrency=2', ...passed, ...files];
 const result = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
 process.exit(result.status ?? 1);
