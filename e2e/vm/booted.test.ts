@@ -258,7 +258,9 @@ describe('booted OSTree guest', { skip, concurrency: 2 }, () => {
           await shot('2-restarting');
           await guest.waitForBoot(boots + 1);
           await startServe(guest, port);
-          await card(image.commits['1.0']).getByText('Running now', { exact: true }).waitFor({ timeout: 120_000 });
+          await card(image.commits['1.0'])
+            .getByText('Running now', { exact: true })
+            .waitFor({ timeout: 120_000 });
           await page.getByText(/Restarting|reconnecting/).waitFor({ state: 'detached' });
           await shot('3-back-on-1.0');
         });
