@@ -62,6 +62,13 @@ test('after reconnecting, changes made elsewhere reach the page through a fresh 
     const otherCard = other
       .getByRole('list', { name: 'Deployments, newest first' })
       .getByRole('article', { name: /3\.0/ });
+    // Each tab checks for updates when it opens or reconnects, holding the sysroot's lock meanwhile;
+    // a pin clicked during a check is refused as busy. Both checks finish first.
+    for (const tab of [page, other]) {
+      await expect(
+        tab.getByRole('region', { name: 'Update status' }).getByRole('button', { name: 'Check now' }),
+      ).toBeVisible({ timeout: 60_000 });
+    }
     await otherCard.getByRole('button', { name: 'Pin', exact: true }).click();
     await expect(otherCard.getByText('Pinned', { exact: true })).toBeVisible({ timeout: 30_000 });
   } finally {
