@@ -380,8 +380,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         }
         // Loaded only here: the app side pulls in the HTTP server, the cache and Electron's launcher.
         const options = { sysroot: values.sysroot, stateroot: values.os, port, out: io.out, err: io.err };
-        if (command === 'serve') return (await import('../main/serve.ts')).runServe(options);
-        return (await import('../main/launch-electron.ts')).runStart(options);
+        // Awaited here, inside this try: a failure to start (a port in use, a data folder that cannot
+        // be written) is then reported below in one line, not thrown past runCli with its stack.
+        if (command === 'serve') return await (await import('../main/serve.ts')).runServe(options);
+        return await (await import('../main/launch-electron.ts')).runStart(options);
       }
       default:
         throw usageError(`unknown command "${command}"`);

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, extname, join, normalize, sep } from 'node:path';
+import { HindsightError } from '../../shared/errors.ts';
 import {
   BROWSER_ROUTES,
   type IpcEnvelope,
@@ -80,6 +81,31 @@ export function persistentToken(file: string): string {
   const token = randomBytes(32).toString('base64url');
   writeFileAtomic(file, `${token}\n`, { mode: 0o600 });
   return token;
+}
+
+/** Why the server could not listen, as one line that names the port. */
+function listenError(error: Error, port: number): HindsightError {
+  const code = (error as NodeJS.ErrnoException).code;
+  const where = port ? `port ${port}` : 'a free port';
+  if (code === 'EADDRINUSE') {
+    return new HindsightError(
+      'io-error',
+      `cannot serve on 127.0.0.1: port ${port} is in use by another program (give another with --port, or leave it out for a free one)`,
+      { cause: error },
+    );
+  }
+  if (code === 'EACCES') {
+    return new HindsightError(
+      'io-error',
+      `cannot serve on 127.0.0.1: not allowed to listen on ${where} (ports below 1024 need root; give another with --port)`,
+      { cause: error },
+    );
+  }
+  return new HindsightError(
+    'io-error',
+    `cannot serve on 127.0.0.1, ${where}: ${error.message.split('\n')[0]}`,
+    { cause: error },
+  );
 }
 
 function sameSecret(given: string | undefined, token: string): boolean {
@@ -220,7 +246,7 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
   });
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error) => reject(listenError(error, options.port ?? 0)));
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   port = (server.address() as AddressInfo).port;

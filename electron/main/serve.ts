@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { hindsightDataDir } from '../core/app-cache.ts';
 import { spawnHelper } from '../helper/helper-client.ts';
 import { createAppContext } from './app-context.ts';
-import { startBrowserServer } from './browser-server.ts';
+import { type BrowserServer, startBrowserServer } from './browser-server.ts';
 import { rendererDir } from './paths.ts';
 
 export interface ServeOptions {
@@ -40,12 +40,19 @@ export async function runServe(options: ServeOptions): Promise<number> {
     emit: (event, payload) => broadcast(event, payload),
     log: (line) => options.err(`${line}\n`),
   });
-  const server = await startBrowserServer({
-    rendererDir: renderer,
-    dispatch: context.dispatch,
-    port: options.port,
-    tokenFile: join(hindsightDataDir(), 'serve', 'token'),
-  });
+  let server: BrowserServer;
+  try {
+    server = await startBrowserServer({
+      rendererDir: renderer,
+      dispatch: context.dispatch,
+      port: options.port,
+      tokenFile: join(hindsightDataDir(), 'serve', 'token'),
+    });
+  } catch (error) {
+    // A port in use, say: close the cache (and any helper) before the CLI reports it.
+    await context.dispose();
+    throw error;
+  }
   broadcast = server.broadcast;
   options.out(`${server.url}\n`);
   options.err(
