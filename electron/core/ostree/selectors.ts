@@ -8,7 +8,10 @@ import { repoPath } from './sysroot.ts';
 /** The words a selector may be, besides an index, a checksum prefix or a ref. */
 export const SELECTOR_KEYWORDS = ['booted', 'default', 'pending', 'rollback', 'staged'] as const;
 
+/** The grammar of a number; whether it is an index depends on the sysroot (see indexOf). */
 const INDEX = /^\d{1,4}$/;
+/** An index as `ostree admin status` numbers deployments: no leading zeros. */
+const CANONICAL_INDEX = /^(?:0|[1-9]\d{0,3})$/;
 const CHECKSUM_PREFIX = /^[0-9a-f]{4,64}(?:\.\d{1,6})?$/;
 /** ostree's ref grammar (with an optional `remote:`), never starting with `-` so it cannot pose as an option. */
 export const REF_PATTERN = /^(?:[\w][\w.-]*:)?[\w][\w.-]*(?:\/[\w][\w.-]*)*$/;
@@ -31,19 +34,43 @@ function checkGrammar(selector: string): void {
   }
 }
 
+/**
+ * The deployment index a selector names, or null. Digits are an index only when they are one here
+ * (written without leading zeros, less than the number of deployments): otherwise `0342` is the
+ * start of a checksum such as `0342bae0…`, never deployment 342.
+ */
+function indexOf(deployments: readonly Deployment[], selector: string): number | null {
+  if (!CANONICAL_INDEX.test(selector)) return null;
+  const index = Number(selector);
+  return index < deployments.length ? index : null;
+}
+
+function noSuchIndex(deployments: readonly Deployment[], selector: string): HindsightError {
+  const there =
+    deployments.length === 1 ? 'there is 1 deployment' : `there are ${deployments.length} deployments`;
+  if (CHECKSUM_PREFIX.test(selector)) {
+    return new HindsightError(
+      'no-such-deployment',
+      `no deployment ${selector}: it is not an index (${there}) and no deployment's checksum starts with it`,
+    );
+  }
+  if (!CANONICAL_INDEX.test(selector)) {
+    return new HindsightError(
+      'no-such-deployment',
+      `no deployment ${selector} (an index has no leading zeros; ${there})`,
+    );
+  }
+  return new HindsightError('no-such-deployment', `no deployment ${selector} (${there})`);
+}
+
 /** Finds one deployment by index, state keyword or checksum prefix. */
 export function resolveDeployment(report: StatusReport, selector: string): Deployment {
   checkGrammar(selector);
   const { deployments } = report;
   let found: Deployment[] = [];
-  if (INDEX.test(selector)) {
-    found = deployments.filter((d) => d.index === Number(selector));
-    if (!found.length) {
-      throw new HindsightError(
-        'no-such-deployment',
-        `no deployment ${selector} (there ${deployments.length === 1 ? 'is 1 deployment' : `are ${deployments.length} deployments`})`,
-      );
-    }
+  const index = indexOf(deployments, selector);
+  if (index !== null) {
+    found = deployments.filter((d) => d.index === index);
   } else if ((SELECTOR_KEYWORDS as readonly string[]).includes(selector)) {
     const key = selector as (typeof SELECTOR_KEYWORDS)[number];
     found = deployments.filter((d) => d[key]);
@@ -63,6 +90,7 @@ export function resolveDeployment(report: StatusReport, selector: string): Deplo
     );
   }
   const hit = found[0];
+  if (!hit && INDEX.test(selector)) throw noSuchIndex(deployments, selector);
   if (!hit) throw new HindsightError('no-such-deployment', `no deployment matches "${printable(selector)}"`);
   return hit;
 }
@@ -102,9 +130,12 @@ export function deploymentRef(d: Deployment): SnapshotRef {
  */
 export function resolveSnapshot(report: StatusReport, selector: string): SnapshotTarget {
   checkGrammar(selector);
-  const looksLikeDeployment =
-    INDEX.test(selector) || (SELECTOR_KEYWORDS as readonly string[]).includes(selector);
-  if (looksLikeDeployment) {
+  const isDeployment =
+    indexOf(report.deployments, selector) !== null ||
+    (SELECTOR_KEYWORDS as readonly string[]).includes(selector) ||
+    // Too short for a checksum prefix: only an index can be meant, and resolveDeployment says why not.
+    (INDEX.test(selector) && !CHECKSUM_PREFIX.test(selector));
+  if (isDeployment) {
     const deployment = resolveDeployment(report, selector);
     return { kind: 'deployment', deployment, ref: deploymentRef(deployment) };
   }
