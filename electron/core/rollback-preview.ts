@@ -1,7 +1,7 @@
 import { HindsightError } from '../../shared/errors.ts';
 import type { Deployment, EtcLostEdit, RollbackPreview, StatusReport } from '../../shared/types.ts';
 import { etcRoots, nodeChanges, scanDrift } from './etc/etc-drift.ts';
-import { absolute, encodeEtcPath, lstatNode } from './etc/etc-tree.ts';
+import { absolute, encodeEtcPath, lstatNode, requireEtcRoot } from './etc/etc-tree.ts';
 import { deploymentRef, resolveDeployment } from './ostree/selectors.ts';
 import { type DeltaOptions, packageDeltaBetween } from './packages/package-delta.ts';
 
@@ -19,6 +19,8 @@ export function currentDeployment(report: StatusReport): Deployment {
 export function lostEtcEdits(report: StatusReport, current: Deployment, target: Deployment): EtcLostEdit[] {
   const now = etcRoots(report.sysroot, current);
   const then = etcRoots(report.sysroot, target);
+  // Without its /etc folder the target would seem to lack every file: an error, not a list of losses.
+  requireEtcRoot(then.local);
   const lost: EtcLostEdit[] = [];
   for (const raw of scanDrift(now.base, now.local)) {
     const currentPath = absolute(now.local, raw.rel);

@@ -2,7 +2,14 @@ import { HindsightError } from '../../shared/errors.ts';
 import type { EtcFileSide, EtcFileView, EtcPath, FileMeta, StatusReport } from '../../shared/types.ts';
 import { etcRoots, lineHunks } from '../core/etc/etc-drift.ts';
 import { analyzeMerge, withUpstreamEtc } from '../core/etc/etc-merge.ts';
-import { encodeEtcPath, lstatNode, type NodeInfo, printablePath, readText } from '../core/etc/etc-tree.ts';
+import {
+  encodeEtcPath,
+  lstatNode,
+  type NodeInfo,
+  printablePath,
+  readText,
+  requireEtcRoot,
+} from '../core/etc/etc-tree.ts';
 import { resolveDeployment, resolveSnapshot } from '../core/ostree/selectors.ts';
 import { parentsAreFolders, requestPathBytes, under } from './etc-paths.ts';
 
@@ -36,6 +43,9 @@ export async function etcFile(
   const deployment = resolveDeployment(report, params.deployment);
   const rel = requestPathBytes(params.path);
   const roots = etcRoots(report.sysroot, deployment);
+  // A missing /etc folder is an error, not a file that is absent from it.
+  requireEtcRoot(roots.base);
+  requireEtcRoot(roots.local);
   const base = side(roots.base, rel);
   const local = side(roots.local, rel);
   const view: EtcFileView = { ...encodeEtcPath(rel), base, local };

@@ -22,6 +22,7 @@ import {
   lstatNode,
   type NodeInfo,
   readText,
+  requireEtcRoot,
   sameFileBytes,
   type TextRead,
   withStoredComparisons,
@@ -75,6 +76,9 @@ export function nodeChanges(
  * everything under them, removed directories once, type changes without descending (as config-diff does).
  */
 export function scanDrift(baseRoot: string, localRoot: string, memo?: BaseTreeMemo): RawDrift[] {
+  // A missing root is an error, never an empty tree (every path would read as removed or added).
+  requireEtcRoot(baseRoot);
+  requireEtcRoot(localRoot);
   const out: RawDrift[] = [];
   const baseHead = Buffer.from(baseRoot);
   const localHead = Buffer.from(localRoot);

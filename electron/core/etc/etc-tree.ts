@@ -1,4 +1,4 @@
-import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, statSync } from 'node:fs';
 import { HindsightError } from '../../../shared/errors.ts';
 import type { ContentKind, EtcPath, FileMeta, FileType } from '../../../shared/types.ts';
 import { settled } from '../file-state.ts';
@@ -131,6 +131,36 @@ function symlinkTarget(path: Buffer, link: NodeInfo): Buffer {
     targetCount++;
   }
   return target;
+}
+
+/**
+ * The root of an /etc tree (a deployment's `etc` or `usr/etc`, or a checkout of one) must be a folder
+ * that exists: below the root a missing path is a removed file, but a missing root is not an empty
+ * /etc. Read as one, it made every file look removed (and `etc apply --take local` deleted them).
+ */
+export function requireEtcRoot(root: string): void {
+  let isDir: boolean;
+  try {
+    isDir = statSync(root).isDirectory();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT' || code === 'ENOTDIR'
+        ? 'no such folder'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'permission denied'
+          : (code ?? 'error');
+    throw new HindsightError(
+      'unreadable',
+      `cannot read the /etc tree ${printablePath(Buffer.from(root))}: ${why}`,
+    );
+  }
+  if (!isDir) {
+    throw new HindsightError(
+      'unreadable',
+      `cannot read the /etc tree ${printablePath(Buffer.from(root))}: not a folder`,
+    );
+  }
 }
 
 export function listDir(path: Buffer): Buffer[] {
