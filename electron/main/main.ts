@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
 import { app, BrowserWindow, protocol, session, shell } from 'electron';
+import { toErrorPayload } from '../../shared/errors.ts';
 import { spawnHelper } from '../helper/helper-client.ts';
 import { createAppContext } from './app-context.ts';
 import { broadcast, registerIpc } from './ipc-main.ts';
@@ -10,6 +11,7 @@ import {
   APP_SCHEME,
   assertSecurePreferences,
   CONTENT_SECURITY_POLICY,
+  externalUrlToOpen,
   SECURE_WEB_PREFERENCES,
 } from './security.ts';
 
@@ -67,8 +69,12 @@ function lockDown(): void {
     contents.on('will-redirect', (event) => event.preventDefault());
     contents.on('will-attach-webview', (event) => event.preventDefault());
     contents.setWindowOpenHandler(({ url }) => {
-      // Links to documentation open in the user's browser, never inside the app.
-      if (url.startsWith('https://')) void shell.openExternal(url);
+      // Links open in the user's browser, never inside the app, and only to the sites the app links to.
+      try {
+        void shell.openExternal(externalUrlToOpen(url));
+      } catch (error) {
+        console.warn(`hindsight: ${toErrorPayload(error).message}`);
+      }
       return { action: 'deny' };
     });
   });

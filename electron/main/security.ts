@@ -1,3 +1,5 @@
+import { HindsightError } from '../../shared/errors.ts';
+
 /**
  * The security settings every renderer runs under, in one place so Electron's window factory,
  * browser mode and the tests that check them agree. No Electron import: tests load this in Node.
@@ -56,4 +58,45 @@ export function isTrustedSenderUrl(url: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * The only sites a link in the app may open in the user's browser: the origins the renderer links
+ * to (`https://` under renderer/), and nothing else. Today it links to none, so nothing is opened;
+ * a link added to the renderer adds its origin here (external-links.test.ts checks that the two agree).
+ */
+export const EXTERNAL_LINK_ORIGINS: readonly string[] = [];
+
+const shownUrl = (url: string): string => {
+  const clean = url.replace(/[\u0000-\u001f\u007f]/g, '?');
+  return clean.length > 200 ? `${clean.slice(0, 197)}...` : clean;
+};
+
+/**
+ * Decides whether a URL the renderer asks to open (a link, window.open) may go to
+ * shell.openExternal: https only, no user name or password in it, and an origin on the list,
+ * compared whole (scheme, host and port), so `github.com.evil.example` or `github.com@evil.example`
+ * is never `github.com`. Returns the URL as parsed, to be opened exactly as checked; refuses with
+ * one line otherwise.
+ */
+export function externalUrlToOpen(url: string, allowed: readonly string[] = EXTERNAL_LINK_ORIGINS): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new HindsightError('refused', `not opening "${shownUrl(url)}": it is not a URL`);
+  }
+  const refuse = (why: string): never => {
+    throw new HindsightError('refused', `not opening ${shownUrl(parsed.href)}: ${why}`);
+  };
+  if (parsed.protocol !== 'https:') refuse('only https links open outside the app');
+  if (parsed.username !== '' || parsed.password !== '') refuse('it carries a user name or password');
+  if (!allowed.includes(parsed.origin)) {
+    refuse(
+      allowed.length
+        ? `${parsed.origin} is not one of the sites the app links to (${allowed.join(', ')})`
+        : `${parsed.origin} is not a site the app links to (it links to none)`,
+    );
+  }
+  return parsed.href;
 }
