@@ -9,8 +9,28 @@ export interface Deployment {
   /** ISO 8601, from the commit. */
   timestamp: string | null;
   subject: string | null;
-  /** The origin refspec (`remote:ref` or `ref`), null when the origin has none. */
+  /**
+   * What the deployment follows: its origin refspec (`remote:ref` or `ref`; rpm-ostree's
+   * `baserefspec` when it layers packages), else its container image reference; null when none.
+   */
   origin: string | null;
+  /**
+   * Packages rpm-ostree layers on the image (`[packages] requested` in the origin, local RPMs by
+   * NEVRA), in the origin's order; [] on plain OSTree.
+   */
+  layeredPackages: string[];
+  /**
+   * The container image the deployment follows (`container-image-reference` in the origin, e.g.
+   * `ostree-unverified-registry:quay.io/fedora/fedora-coreos:stable`), null for an OSTree ref.
+   */
+  imageReference: string | null;
+  /**
+   * The tool that owns this deployment's upgrades when its origin is more than an OSTree ref:
+   * `rpm-ostree` for layered packages or overrides, `bootc` for a container image (rpm-ostree
+   * handles those too). `ostree admin upgrade/deploy` would drop the layering or cannot pull the
+   * image, so Hindsight refuses them; null on plain OSTree.
+   */
+  managedBy: 'rpm-ostree' | 'bootc' | null;
   kernel: string | null;
   kargs: string[];
   booted: boolean;

@@ -13,6 +13,7 @@ import type {
   StatusReport,
   UpgradeCheck,
 } from '../../shared/types.ts';
+import { upgradeCommand } from '../core/ostree/origin.ts';
 
 /** Human output: aligned columns, nvd-like package deltas, names quoted when they hold odd bytes. */
 
@@ -86,7 +87,19 @@ export function formatStatus(report: StatusReport): string {
       deploymentStates(d).join(', '),
     ]);
   }
-  return `${table(rows)}\n`;
+  // What rpm-ostree or bootc keeps in an origin, under the table: such a deployment is theirs to upgrade.
+  const notes: string[] = [];
+  for (const d of report.deployments) {
+    const facts: string[] = [];
+    if (d.imageReference) facts.push(`container image ${d.imageReference}`);
+    if (d.layeredPackages.length) facts.push(`layered packages: ${d.layeredPackages.join(', ')}`);
+    if (d.managedBy) {
+      notes.push(
+        `Deployment ${d.index}: ${facts.length ? `${facts.join('; ')}; ` : ''}upgraded by ${d.managedBy} (${upgradeCommand(d.managedBy)}), not by ostree admin.`,
+      );
+    }
+  }
+  return `${table(rows)}\n${notes.length ? `\n${notes.join('\n')}\n` : ''}`;
 }
 
 function describeSnapshot(s: SnapshotRef): string {

@@ -4,6 +4,7 @@ import { HindsightError } from '../../shared/errors.ts';
 import type { Deployment, OperationResult, StatusReport, UpgradeCheck } from '../../shared/types.ts';
 import { writeFileAtomic } from '../core/atomic-write.ts';
 import { readCommitHistory, readCommitObject, readRefs } from '../core/ostree/commit-object.ts';
+import { upgradeCommand } from '../core/ostree/origin.ts';
 import { ostree } from '../core/ostree/ostree-cli.ts';
 import { commitRef, deploymentRef, findCommitsByPrefix, REF_PATTERN } from '../core/ostree/selectors.ts';
 import { repoPath } from '../core/ostree/sysroot.ts';
@@ -106,9 +107,35 @@ function originOf(current: Deployment): { refspec: string; parsed: Refspec } {
   return { refspec: current.origin, parsed: parseRefspec(current.origin) };
 }
 
+/**
+ * A deployment whose origin layers packages (rpm-ostree) or follows a container image (bootc,
+ * rpm-ostree) belongs to that tool: `ostree admin upgrade/deploy` behind its back would write a bare
+ * refspec origin and drop the layering, or cannot pull the image at all. Refused before anything is
+ * pulled, naming the tool to use.
+ */
+export function refuseManagedOrigin(current: Deployment, operation: 'upgrade' | 'deploy'): void {
+  const owner = current.managedBy;
+  if (!owner) return;
+  const shown = current.layeredPackages.slice(0, 6).join(', ');
+  const more = current.layeredPackages.length > 6 ? ` and ${current.layeredPackages.length - 6} more` : '';
+  const what =
+    owner === 'rpm-ostree'
+      ? `${current.layeredPackages.length ? `layers packages with rpm-ostree (${shown}${more})` : 'carries rpm-ostree changes to its base (overrides, initramfs)'}: ostree admin ${operation} would drop them`
+      : `follows the container image ${current.imageReference}: ostree admin ${operation} cannot pull it`;
+  const use =
+    owner === 'rpm-ostree'
+      ? `\`${upgradeCommand(owner)}\`${operation === 'deploy' ? ' (or `rpm-ostree deploy VERSION`)' : ''}`
+      : `\`${upgradeCommand(owner)}\` (or \`rpm-ostree upgrade\` where rpm-ostree manages it)`;
+  throw new HindsightError(
+    'refused',
+    `deployment ${current.index} ${label(current)} ${what}. ${operation === 'deploy' ? 'Use' : 'Upgrade it with'} ${use}`,
+  );
+}
+
 async function check(ctx: OperationContext, operation: string): Promise<CheckOutcome> {
   const report = await status(ctx);
   const current = currentDeployment(report);
+  refuseManagedOrigin(current, 'upgrade');
   const origin = originOf(current);
   const repo = repoPath(report.sysroot);
   if (origin.parsed.remote) {
@@ -267,8 +294,9 @@ export function resolveCommitSpec(
 
 export async function deploy(ctx: OperationContext, spec: string): Promise<OperationResult> {
   const report = await status(ctx);
-  const { checksum, refspec } = resolveCommitSpec(report, spec);
   const current = report.deployments.length ? currentDeployment(report) : null;
+  if (current) refuseManagedOrigin(current, 'deploy');
+  const { checksum, refspec } = resolveCommitSpec(report, spec);
   const origin = refspec ?? current?.origin ?? null;
   const repo = repoPath(report.sysroot);
   if (isPartial(repo, checksum)) {

@@ -14,6 +14,7 @@ import { settled } from '../file-state.ts';
 import { readCommitObject } from './commit-object.ts';
 import { type GVariantValue, parseGVariant } from './gvariant.ts';
 import { keyfileValue, parseKeyfile } from './keyfile.ts';
+import { describeOrigin, type OriginFacts } from './origin.ts';
 import { knownStatusJson, ostree, statusJsonSupported } from './ostree-cli.ts';
 
 export interface SysrootOptions {
@@ -312,17 +313,12 @@ export function deploymentUnlocked(
   }
 }
 
-function readOrigin(sysroot: string, d: ListedDeployment): { origin: string | null; pinned: boolean } {
+function readOrigin(sysroot: string, d: ListedDeployment): OriginFacts {
   const file = `${deploymentPath(sysroot, d)}.origin`;
   try {
-    const kf = parseKeyfile(readFileSync(file, 'utf8'));
-    return {
-      origin:
-        keyfileValue(kf, 'origin', 'refspec') ?? keyfileValue(kf, 'origin', 'container-image-reference'),
-      pinned: keyfileValue(kf, 'libostree-transient', 'pinned') === 'true',
-    };
+    return describeOrigin(parseKeyfile(readFileSync(file, 'utf8')));
   } catch {
-    return { origin: null, pinned: false };
+    return { origin: null, pinned: false, layeredPackages: [], imageReference: null, managedBy: null };
   }
 }
 
@@ -409,6 +405,9 @@ export async function readStatus(options: SysrootOptions): Promise<StatusReport>
       timestamp: commit?.timestamp ?? null,
       subject: commit?.subject ?? null,
       origin: origin.origin,
+      layeredPackages: origin.layeredPackages,
+      imageReference: origin.imageReference,
+      managedBy: origin.managedBy,
       kernel: entry?.kernel ?? kernelInTree(deploymentPath(sysroot, d)),
       kargs,
       booted: d.booted,
