@@ -7,24 +7,54 @@ import { findProgram, run, startProgram } from '../core/exec.ts';
  * `ostree` CLI of Debian 12 (2022.7) cannot do: reorder deployments (no `admin set-default` before
  * 2023.x) and report pull progress while it runs (the CLI prints progress only to a terminal).
  *
- * The scripts are constants run with `gjs -c`: they ship inside the helper itself (nothing on disk for
- * anyone to swap), and every value reaches them as an argument after a fixed marker, never as code.
- * gjs stops reading its own options at the first non-option argument, so the marker keeps any later
- * argument (even one starting with `-`) in the script's ARGV.
+ * The scripts are constants run with `gjs -c SCRIPT`: they ship inside the helper itself (nothing on
+ * disk for anyone to swap). gjs gets no argument after the script: it still acts on some of its own
+ * options placed there (`--coverage-prefix`, `-I`/`--include-path` in 1.74), so a value that looks
+ * like one (a stateroot named `--coverage-prefix=x`, say) would change how gjs runs. Every value
+ * reaches the script instead as one JSON object on stdin, which it reads to the end and parses;
+ * a script refuses to run when it does get arguments.
  */
+
+/** Reads the script's JSON input from stdin (fd 0) and checks which operation it is for. */
+const READ_INPUT = `
+const { GLib, Gio, OSTree } = imports.gi;
+function fail(code, message) { printerr(message); imports.system.exit(code); }
+function readInput(operation) {
+  if (ARGV.length !== 0) fail(2, 'no arguments expected: the values come as JSON on stdin');
+  let input = null;
+  try {
+    let stream;
+    try {
+      stream = imports.gi.GioUnix.InputStream.new(0, false);
+    } catch (e) {
+      stream = Gio.UnixInputStream.new(0, false);
+    }
+    const sink = Gio.MemoryOutputStream.new_resizable();
+    sink.splice(stream, Gio.OutputStreamSpliceFlags.CLOSE_SOURCE | Gio.OutputStreamSpliceFlags.CLOSE_TARGET, null);
+    input = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(sink.steal_as_bytes().toArray()));
+  } catch (e) {
+    fail(2, 'cannot read the input on stdin: ' + String(e && e.message ? e.message : e));
+  }
+  if (!input || typeof input !== 'object' || input.operation !== operation) fail(2, 'the input on stdin is not for ' + operation);
+  return input;
+}
+const isText = (v) => typeof v === 'string' && v.length > 0;
+`;
 
 /**
  * Makes one deployment the default (index 0), the others keeping their order: what
  * \`ostree admin set-default\` does in later releases. Takes the sysroot lock as the CLI does, refuses
  * when a staged deployment exists (writing the list would drop it), and changes nothing else.
+ * Input: { operation: 'set-default', sysroot, stateroot, checksum, serial, namespace }.
  * Exit codes: 0 done, 2 usage, 3 no such deployment, 4 staged deployment present, 75 lock busy.
  */
-const SET_DEFAULT = `
-const { GLib, Gio, OSTree } = imports.gi;
-function fail(code, message) { printerr(message); imports.system.exit(code); }
-if (ARGV[0] !== 'hindsight-set-default' || ARGV.length !== 6) fail(2, 'usage: hindsight-set-default SYSROOT OSNAME CHECKSUM SERIAL NAMESPACE');
-const [, sysrootPath, osname, checksum, serialText, namespace] = ARGV;
-const serial = Number(serialText);
+const SET_DEFAULT = `${READ_INPUT}
+const input = readInput('set-default');
+const { sysroot: sysrootPath, stateroot: osname, checksum, serial, namespace } = input;
+if (!isText(sysrootPath) || !isText(osname) || !isText(checksum) || !Number.isInteger(serial) || serial < 0 ||
+    (namespace !== 'private-mount-namespace' && namespace !== 'shared')) {
+  fail(2, 'usage: {"operation":"set-default","sysroot":S,"stateroot":S,"checksum":S,"serial":N,"namespace":S} on stdin');
+}
 const sysroot = OSTree.Sysroot.new(Gio.File.new_for_path(sysrootPath));
 // Run under unshare(1) on a booted system: libostree may then remount a read-only /sysroot privately.
 if (namespace === 'private-mount-namespace') sysroot.set_mount_namespace_in_use();
@@ -67,13 +97,15 @@ imports.system.exit(code);
 /**
  * Pulls REF or CHECKSUM from REMOTE into REPO and prints a JSON line per progress update (libostree
  * updates its counters about once a second) and one at the end.
- * Arguments: REPO REMOTE WHAT METADATA_ONLY(0|1) [SUBPATH...]
+ * Input: { operation: 'pull', repo, remote, what, metadataOnly, subpaths }.
  */
-const PULL = `
-const { GLib, Gio, OSTree } = imports.gi;
-function fail(code, message) { printerr(message); imports.system.exit(code); }
-if (ARGV[0] !== 'hindsight-pull' || ARGV.length < 5) fail(2, 'usage: hindsight-pull REPO REMOTE WHAT METADATA_ONLY [SUBPATH...]');
-const [, repoPath, remote, what, metadataOnly, ...subpaths] = ARGV;
+const PULL = `${READ_INPUT}
+const input = readInput('pull');
+const { repo: repoPath, remote, what, metadataOnly, subpaths } = input;
+if (!isText(repoPath) || !isText(remote) || !isText(what) || typeof metadataOnly !== 'boolean' ||
+    !Array.isArray(subpaths) || !subpaths.every(isText)) {
+  fail(2, 'usage: {"operation":"pull","repo":S,"remote":S,"what":S,"metadataOnly":B,"subpaths":[S...]} on stdin');
+}
 const repo = OSTree.Repo.new(Gio.File.new_for_path(repoPath));
 const progress = OSTree.AsyncProgress.new();
 const report = (done) => {
@@ -96,7 +128,7 @@ const report = (done) => {
 progress.connect('changed', () => report(false));
 const options = {
   refs: new GLib.Variant('as', [what]),
-  flags: new GLib.Variant('i', metadataOnly === '1' ? OSTree.RepoPullFlags.COMMIT_ONLY : OSTree.RepoPullFlags.NONE),
+  flags: new GLib.Variant('i', metadataOnly ? OSTree.RepoPullFlags.COMMIT_ONLY : OSTree.RepoPullFlags.NONE),
 };
 if (subpaths.length) options.subdirs = new GLib.Variant('as', subpaths);
 try {
@@ -167,29 +199,78 @@ function gjsProgram(): string {
   return gjs;
 }
 
-/** Makes a deployment the default through libostree; see SET_DEFAULT for the rules. */
-export async function setDefaultThroughLibostree(options: {
+/** How a script runs: the program, its arguments (ending with the script) and the JSON for its stdin. */
+export interface GjsInvocation {
+  program: string;
+  args: string[];
+  input: string;
+}
+
+export interface SetDefaultOptions {
   sysroot: string;
   stateroot: string;
   checksum: string;
   serial: number;
   booted: boolean;
-}): Promise<void> {
+}
+
+/**
+ * The SET_DEFAULT run: `gjs -c SCRIPT`, under `unshare --mount --propagation private` on a booted
+ * system (when unshare is there), with nothing after the script; the values go on stdin.
+ */
+export function setDefaultInvocation(
+  options: SetDefaultOptions,
+  programs: { gjs: string; unshare: string | null },
+): GjsInvocation {
+  const gjsArgs = ['-c', SET_DEFAULT];
+  const input = JSON.stringify({
+    operation: 'set-default',
+    sysroot: options.sysroot,
+    stateroot: options.stateroot,
+    checksum: options.checksum,
+    serial: options.serial,
+    namespace: options.booted ? 'private-mount-namespace' : 'shared',
+  });
+  if (options.booted && programs.unshare) {
+    return {
+      program: programs.unshare,
+      args: ['--mount', '--propagation', 'private', programs.gjs, ...gjsArgs],
+      input,
+    };
+  }
+  return { program: programs.gjs, args: gjsArgs, input };
+}
+
+export interface PullOptions {
+  repo: string;
+  remote: string;
+  what: string;
+  metadataOnly: boolean;
+  subpaths: string[];
+}
+
+/** The PULL run: `gjs -c SCRIPT` with nothing after the script; the values go on stdin. */
+export function pullInvocation(options: PullOptions, gjs: string): GjsInvocation {
+  return {
+    program: gjs,
+    args: ['-c', PULL],
+    input: JSON.stringify({
+      operation: 'pull',
+      repo: options.repo,
+      remote: options.remote,
+      what: options.what,
+      metadataOnly: options.metadataOnly,
+      subpaths: options.subpaths,
+    }),
+  };
+}
+
+/** Makes a deployment the default through libostree; see SET_DEFAULT for the rules. */
+export async function setDefaultThroughLibostree(options: SetDefaultOptions): Promise<void> {
   const gjs = gjsProgram();
-  const scriptArgs = [
-    '-c',
-    SET_DEFAULT,
-    'hindsight-set-default',
-    options.sysroot,
-    options.stateroot,
-    options.checksum,
-    String(options.serial),
-    options.booted ? 'private-mount-namespace' : 'shared',
-  ];
   const unshare = options.booted ? findProgram('unshare') : null;
-  const result = unshare
-    ? await run(unshare, ['--mount', '--propagation', 'private', gjs, ...scriptArgs], { env: GJS_ENV })
-    : await run(gjs, scriptArgs, { env: GJS_ENV });
+  const invocation = setDefaultInvocation(options, { gjs, unshare });
+  const result = await run(invocation.program, invocation.args, { env: GJS_ENV, input: invocation.input });
   if (result.code === 0) return;
   const message = result.stderr.trim().split('\n').pop() ?? `gjs exited ${result.code}`;
   if (result.code === 75) throw new HindsightError('busy', `the sysroot is locked: ${message}`);
@@ -211,24 +292,15 @@ export async function setDefaultThroughLibostree(options: {
 
 /** Pulls through libostree and streams its progress counters. */
 export async function pullThroughLibostree(
-  options: { repo: string; remote: string; what: string; metadataOnly: boolean; subpaths: string[] },
+  options: PullOptions,
   onProgress: (p: PullProgress) => void,
 ): Promise<void> {
-  const child = startProgram(
-    gjsProgram(),
-    [
-      '-c',
-      PULL,
-      'hindsight-pull',
-      options.repo,
-      options.remote,
-      options.what,
-      options.metadataOnly ? '1' : '0',
-      ...options.subpaths,
-    ],
-    { env: GJS_ENV },
-  );
-  child.stdin.end();
+  const invocation = pullInvocation(options, gjsProgram());
+  const child = startProgram(invocation.program, invocation.args, { env: GJS_ENV });
+  child.stdin.on('error', () => {
+    // gjs may exit before reading its input; its exit code says why
+  });
+  child.stdin.end(invocation.input);
   let buffered = '';
   let stderr = '';
   let finished = false;
