@@ -8,7 +8,6 @@ import {
   readFileSync,
   renameSync,
   rmSync,
-  statSync,
   writeFileSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -253,14 +252,6 @@ export class Guest {
   kill(): void {
     if (this.qemu && !this.exited) this.qemu.kill('SIGKILL');
     rmSync(join(this.dir, 'disk.qcow2'), { force: true });
-  }
-
-  overlayBytes(): number {
-    try {
-      return statSync(join(this.dir, 'disk.qcow2')).size;
-    } catch {
-      return 0;
-    }
   }
 }
 

@@ -114,13 +114,15 @@ export function parentsAreFolders(root: string, rel: Buffer): boolean {
  * deployment's etc, no component may be a link.
  */
 export function deploymentEtc(report: StatusReport, d: Deployment): string {
-  const booted = d.booted && report.bootedSystem;
-  let expected: string;
-  try {
-    const physicalSysroot = dirname(realpathSync(join(report.sysroot, 'ostree')));
-    expected = booted ? '/etc' : join(deploymentPath(physicalSysroot, d), 'etc');
-  } catch {
-    throw new HindsightError('not-a-sysroot', `${report.sysroot} has no ostree folder`);
+  let expected = '/etc';
+  if (!(d.booted && report.bootedSystem)) {
+    let physicalSysroot: string;
+    try {
+      physicalSysroot = dirname(realpathSync(join(report.sysroot, 'ostree')));
+    } catch {
+      throw new HindsightError('not-a-sysroot', `${report.sysroot} has no ostree folder`);
+    }
+    expected = join(deploymentPath(physicalSysroot, d), 'etc');
   }
   let real: string;
   try {

@@ -18,12 +18,6 @@ async function isActive(systemctl: string): Promise<boolean> {
   return (await run(systemctl, ['is-active', '--quiet', FINALIZE_UNIT])).code === 0;
 }
 
-/** Whether a staged deployment on this running system will be finalized at shutdown. */
-export async function finalizationArmed(report: StatusReport): Promise<boolean | null> {
-  if (!report.bootedSystem || !report.deployments.some((d) => d.staged)) return null;
-  return isActive(requireProgram('systemctl'));
-}
-
 /**
  * Makes sure the staged deployment (if any) is finalized at shutdown: starts the finalize unit
  * when the path unit has not yet, and waits until systemd reports it active. Throws `not-ready`,

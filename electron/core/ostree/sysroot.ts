@@ -43,6 +43,9 @@ interface ListedDeployment {
   pinned: boolean;
 }
 
+/** Exists on a booted system while a staged deployment waits for shutdown (an a{sv} GVariant). */
+export const STAGED_DEPLOYMENT_FILE = '/run/ostree/staged-deployment';
+
 export const repoPath = (sysroot: string): string => join(sysroot, 'ostree', 'repo');
 
 export function deploymentPath(
@@ -152,7 +155,7 @@ export function deploymentListSignature(sysroot: string): string | null {
   }
   parts.push(loaderTarget, stamp(join(loader, 'entries'), now));
   if (isBootedSystem(sysroot)) {
-    parts.push(stamp('/run/ostree/staged-deployment', now));
+    parts.push(stamp(STAGED_DEPLOYMENT_FILE, now));
     try {
       parts.push(readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim());
     } catch {
@@ -345,8 +348,6 @@ function chooseStateroot(sysroot: string, listed: ListedDeployment[], wanted?: s
     `${sysroot} has several stateroots (${roots.join(', ')}); pick one with --os`,
   );
 }
-
-export const STAGED_DEPLOYMENT_FILE = '/run/ostree/staged-deployment';
 
 /**
  * The kernel arguments a staged deployment will boot with. It has no boot entry until
