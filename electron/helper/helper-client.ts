@@ -13,6 +13,7 @@ import {
 } from '../../shared/helper-contract.ts';
 import type { ProgressEvent } from '../../shared/types.ts';
 import { findProgram, startProgram } from '../core/exec.ts';
+import { changesNeedRoot } from '../core/ostree/sysroot.ts';
 import { projectRoot } from '../main/paths.ts';
 import { LineReader } from './line-reader.ts';
 
@@ -45,18 +46,55 @@ function projectRootOrNull(from: string): string | null {
   }
 }
 
-/** Runs a script with this runtime's JavaScript engine (Electron's binary needs to be told to act as node). */
-function nodeCommand(script: string): HelperCommand {
-  if (process.versions.electron) {
-    return { program: process.execPath, args: [script], env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' } };
+/** What helperRuntime() decides from: facts about this process and the files around it. */
+export interface HelperRuntimeFacts {
+  /** This process is Electron's binary (process.versions.electron), not node. */
+  electron: boolean;
+  /**
+   * Electron's runAsNode fuse: on for `electron dist/electron/main.cjs` in development, off in every
+   * package (electron-builder.yml; packaging.test.ts checks it), where ELECTRON_RUN_AS_NODE is
+   * ignored and process.execPath starts the app again instead of the helper.
+   */
+  runAsNode: boolean;
+  execPath: string;
+  env: NodeJS.ProcessEnv;
+  /** The bundled helper (dist/helper.mjs) beside this bundle, when there is one. */
+  bundle: string | null;
+  /** Helper launchers that exist, best first: the packaged app's own copy, then the installed one. */
+  launchers: string[];
+}
+
+/**
+ * How to run the bundled helper directly. Node runs it itself, and so does Electron in development
+ * (told to act as node). A packaged Electron cannot act as node, so it runs the helper's launcher,
+ * which runs it under the system's Node.js (/usr/bin/node: the deb and rpm depend on nodejs) with
+ * the better-sqlite3 built for that (.ci/helper-tree.mjs): the same files and runtime as the root
+ * helper pkexec starts. Not Electron's utilityProcess: it has no stdin, and the helper's protocol is
+ * its stdin and stdout (all pkexec gives it), so it would need a second transport, one no test here
+ * could run (no Electron binary on the test machines).
+ */
+export function helperRuntime(facts: HelperRuntimeFacts): HelperCommand {
+  const launcher = facts.launchers[0];
+  if (facts.bundle && !facts.electron) return { program: facts.execPath, args: [facts.bundle] };
+  if (facts.bundle && facts.runAsNode) {
+    return {
+      program: facts.execPath,
+      args: [facts.bundle],
+      env: { ...facts.env, ELECTRON_RUN_AS_NODE: '1' },
+    };
   }
-  return { program: process.execPath, args: [script] };
+  if (launcher) return { program: launcher, args: [] };
+  throw new HindsightError(
+    'internal',
+    facts.electron && !facts.runAsNode
+      ? 'cannot find the Hindsight helper launcher (resources/helper/hindsight-helper); reinstall Hindsight'
+      : 'cannot find the Hindsight helper (build it with npm run build)',
+  );
 }
 
 /**
  * How to run the helper directly: from the TypeScript sources through tsx when this module is a
- * source file (development, tests), the bundled dist/helper.mjs when it is a bundle, else the
- * installed launcher.
+ * source file (development, tests), else as helperRuntime() decides for a bundle.
  */
 export function defaultHelperCommand(): HelperCommand {
   const file = thisFile();
@@ -73,15 +111,28 @@ export function defaultHelperCommand(): HelperCommand {
       cwd: root,
     };
   }
+  // Electron's additions to process: defaultApp when started as `electron <app>` (development).
+  const electronProcess = process as { defaultApp?: boolean; resourcesPath?: string };
+  const electron = Boolean(process.versions.electron);
   // A bundle's helper sits beside it (dist/cli.mjs) or in dist/ (dist/electron/main.cjs).
-  for (const bundle of [
+  const bundle = [
     join(dirname(file), 'helper.mjs'),
     ...(root ? [join(root, 'dist', 'helper.mjs')] : []),
-  ]) {
-    if (existsSync(bundle)) return nodeCommand(bundle);
-  }
-  if (existsSync(INSTALLED_HELPER)) return { program: INSTALLED_HELPER, args: [] };
-  throw new HindsightError('internal', 'cannot find the Hindsight helper (build it with npm run build)');
+  ].find((path) => existsSync(path));
+  const launchers = [
+    ...(electron && electronProcess.resourcesPath
+      ? [join(electronProcess.resourcesPath, 'helper', 'hindsight-helper')]
+      : []),
+    INSTALLED_HELPER,
+  ].filter((path) => existsSync(path));
+  return helperRuntime({
+    electron,
+    runAsNode: electron && electronProcess.defaultApp === true,
+    execPath: process.execPath,
+    env: process.env,
+    bundle: bundle ?? null,
+    launchers,
+  });
 }
 
 export interface SpawnHelperOptions {
@@ -260,7 +311,9 @@ export function launchPlan(options: SpawnHelperOptions, uid = process.getuid?.()
     resolve(options.sysroot),
     ...(options.os ? ['--os', options.os] : []),
   ];
-  if (options.privileged === true && uid !== 0) {
+  // A sysroot the caller owns (the demo in their home) is changed as the caller: the root helper
+  // refuses folders another user can change, and root would add nothing there.
+  if (options.privileged === true && uid !== 0 && changesNeedRoot(options.sysroot, uid)) {
     const pkexec = options.pkexec ?? findProgram('pkexec');
     if (!pkexec) {
       throw new HindsightError(

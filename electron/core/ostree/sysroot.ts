@@ -74,6 +74,23 @@ export function assertSysroot(sysroot: string): string {
   return root;
 }
 
+/**
+ * The uid that owns a sysroot's `ostree` folder (null when unreadable). A sysroot a user owns (the
+ * demo the app builds in their home) is read and changed as that user, without root.
+ */
+export function sysrootOwner(sysroot: string): number | null {
+  try {
+    return statSync(join(sysroot, 'ostree')).uid;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether changing this sysroot needs root: not when the caller (not root) owns it. */
+export function changesNeedRoot(sysroot: string, uid = process.getuid?.() ?? 0): boolean {
+  return uid === 0 || sysrootOwner(sysroot) !== uid;
+}
+
 export function listStaterooots(sysroot: string): string[] {
   try {
     return readdirSync(join(sysroot, 'ostree', 'deploy'), { withFileTypes: true })
