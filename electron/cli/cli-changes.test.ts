@@ -169,8 +169,37 @@ describe('hindsight CLI: the changing commands, through the helper', () => {
     oneLineError(await cli(['undeploy', '1', '--json', ...at()]), 'refused');
     ok(await cli(['unpin', '1', ...at()]));
     assert.equal(ostreeStatus(sysroot)[1]?.pinned, false);
-    const run = ok(await cli(['undeploy', '1', ...at()]));
+    // The COMMIT that status shows still names 2.0 after another tool deploys ahead of it.
+    const shown = ok(await cli(['status', ...at()])).stdout;
+    const commit = /^\s+\d+\s+2\.0\s+\S+ \S+\s+([0-9a-f]{10}\.\d+)\s/m.exec(shown)?.[1];
+    assert.ok(commit, shown);
+    tool('ostree', [
+      'admin',
+      'deploy',
+      `--sysroot=${sysroot}`,
+      '--os=debian',
+      '--retain',
+      `${demo.remote}:${demo.ref}`,
+    ]);
+    assert.deepEqual(versions(), ['4.0', '4.0', '2.0', '3.0', '1.0']);
+    const pins = ostreeStatus(sysroot).map((d) => d.pinned);
+    ok(await cli(['pin', commit, ...at()]));
+    assert.deepEqual(
+      ostreeStatus(sysroot).map((d) => d.pinned),
+      pins.map((pinned, i) => pinned || i === 2),
+      'only 2.0, now at index 2, is newly pinned',
+    );
+    const refused = await cli(['undeploy', commit, '--json', ...at()]);
+    oneLineError(refused, 'refused');
+    assert.match(
+      refused.stderr,
+      new RegExp(`unpin it first \\(hindsight unpin ${commit.replace('.', '\\.')}\\)`),
+    );
+    ok(await cli(['unpin', commit, ...at()]));
+    const run = ok(await cli(['undeploy', commit, ...at()]));
     assert.match(run.stdout, /^Removed deployment 2\.0/m);
+    assert.deepEqual(versions(), ['4.0', '4.0', '3.0', '1.0']);
+    ok(await cli(['undeploy', '0', ...at()]));
     assert.deepEqual(versions(), ['4.0', '3.0', '1.0']);
     oneLineError(await cli(['reboot', '--json', ...at()]), 'refused');
     fsck(sysroot);

@@ -17,6 +17,13 @@ export function label(d: Pick<Deployment, 'index' | 'version' | 'checksum' | 'se
   return `${d.version ?? d.checksum.slice(0, 10)} (${d.checksum.slice(0, 10)}.${d.serial})`;
 }
 
+/**
+ * How a person names a deployment to Hindsight: the COMMIT column of `hindsight status`. Unlike an
+ * index it still names the same deployment after another one is deployed or removed.
+ */
+export const shownSelector = (d: Pick<Deployment, 'checksum' | 'serial'>): string =>
+  `${d.checksum.slice(0, 10)}.${d.serial}`;
+
 export const sameDeployment = (
   a: Pick<Deployment, 'stateroot' | 'checksum' | 'serial'>,
   b: Pick<Deployment, 'stateroot' | 'checksum' | 'serial'>,

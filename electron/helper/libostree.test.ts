@@ -28,55 +28,62 @@ const ODD_FOLDER = `--jsversion=1\n "q" 'é ☃ -I`;
 const HOSTILE_STATEROOTS = ['--coverage-prefix=x', '-I'];
 
 describe('libostree scripts get no arguments after the script', () => {
-  it('set-default: unshare and gjs arguments end with the script; every value is on stdin', () => {
-    const values = {
-      sysroot: `/srv/${ODD_FOLDER}/sysroot`,
-      stateroot: '--coverage-prefix=/tmp/evil',
-      checksum: '-I/tmp/evil',
-      serial: 7,
-      booted: true,
-    };
-    const invocation = libostree.setDefaultInvocation(values, {
-      gjs: '/usr/bin/gjs',
-      unshare: '/usr/bin/unshare',
-    });
-    assert.equal(invocation.program, '/usr/bin/unshare');
-    assert.deepEqual(invocation.args.slice(0, 5), [
-      '--mount',
-      '--propagation',
-      'private',
-      '/usr/bin/gjs',
-      '-c',
-    ]);
-    assert.equal(invocation.args.length, 6, 'nothing after the script');
-    const script = invocation.args[5] as string;
-    for (const value of [values.sysroot, values.stateroot, values.checksum, ODD_FOLDER, '/tmp/evil']) {
+  for (const operation of ['set-default', 'pin', 'unpin', 'undeploy'] as const) {
+    it(`${operation}: unshare and gjs arguments end with the script; every value is on stdin`, () => {
+      const values = {
+        sysroot: `/srv/${ODD_FOLDER}/sysroot`,
+        stateroot: '--coverage-prefix=/tmp/evil',
+        checksum: '-I/tmp/evil',
+        serial: 7,
+        booted: true,
+      };
+      const invocation = libostree.changeDeploymentInvocation(operation, values, {
+        gjs: '/usr/bin/gjs',
+        unshare: '/usr/bin/unshare',
+      });
+      assert.equal(invocation.program, '/usr/bin/unshare');
+      assert.deepEqual(invocation.args.slice(0, 5), [
+        '--mount',
+        '--propagation',
+        'private',
+        '/usr/bin/gjs',
+        '-c',
+      ]);
+      assert.equal(invocation.args.length, 6, 'nothing after the script');
+      const script = invocation.args[5] as string;
+      for (const value of [values.sysroot, values.stateroot, values.checksum, ODD_FOLDER, '/tmp/evil']) {
+        assert.ok(
+          !invocation.args.some((a) => a.includes(value)),
+          `${JSON.stringify(value)} is not an argument`,
+        );
+      }
       assert.ok(
-        !invocation.args.some((a) => a.includes(value)),
-        `${JSON.stringify(value)} is not an argument`,
+        !script.includes('ARGV[') && !/\.\.\.ARGV|= ARGV/.test(script),
+        'the script reads no ARGV values',
       );
-    }
-    assert.ok(
-      !script.includes('ARGV[') && !/\.\.\.ARGV|= ARGV/.test(script),
-      'the script reads no ARGV values',
-    );
-    assert.deepEqual(JSON.parse(invocation.input), {
-      operation: 'set-default',
-      sysroot: values.sysroot,
-      stateroot: values.stateroot,
-      checksum: values.checksum,
-      serial: 7,
-      namespace: 'private-mount-namespace',
-    });
+      assert.deepEqual(JSON.parse(invocation.input), {
+        operation,
+        sysroot: values.sysroot,
+        stateroot: values.stateroot,
+        checksum: values.checksum,
+        serial: 7,
+        namespace: 'private-mount-namespace',
+        position: 'any',
+        lockWaitMs: libostree.OSTREE_LOCK_WAIT_MS,
+      });
 
-    const plain = libostree.setDefaultInvocation(
-      { ...values, booted: false },
-      { gjs: '/usr/bin/gjs', unshare: null },
-    );
-    assert.equal(plain.program, '/usr/bin/gjs');
-    assert.deepEqual(plain.args, ['-c', script]);
-    assert.equal(JSON.parse(plain.input).namespace, 'shared');
-  });
+      const plain = libostree.changeDeploymentInvocation(
+        operation,
+        { ...values, booted: false, position: 'not-first', lockWaitMs: 5 },
+        { gjs: '/usr/bin/gjs', unshare: null },
+      );
+      assert.equal(plain.program, '/usr/bin/gjs');
+      assert.deepEqual(plain.args, ['-c', script]);
+      assert.equal(JSON.parse(plain.input).namespace, 'shared');
+      assert.equal(JSON.parse(plain.input).position, 'not-first');
+      assert.equal(JSON.parse(plain.input).lockWaitMs, 5);
+    });
+  }
 
   it('pull: gjs arguments end with the script; every value is on stdin', () => {
     const values = {
@@ -125,7 +132,7 @@ describe('libostree scripts on a real sysroot at an odd path', () => {
       assert.ok(before.every((d) => d.stateroot === stateroot));
       const target = before[1];
       assert.ok(target);
-      await libostree.setDefaultThroughLibostree({
+      await libostree.changeDeploymentThroughLibostree('set-default', {
         sysroot: fx.sysroot,
         stateroot,
         checksum: target.checksum,
@@ -140,7 +147,7 @@ describe('libostree scripts on a real sysroot at an odd path', () => {
       );
       // A deployment that is not there: the values arrive intact, so the script says which one.
       await assert.rejects(
-        libostree.setDefaultThroughLibostree({
+        libostree.changeDeploymentThroughLibostree('set-default', {
           sysroot: fx.sysroot,
           stateroot,
           checksum: target.checksum,

@@ -2,8 +2,8 @@ import { HindsightError } from '../../shared/errors.ts';
 import type { Deployment, OperationResult, StatusReport } from '../../shared/types.ts';
 import { ostree, ostreeFeatures } from '../core/ostree/ostree-cli.ts';
 import { resolveDeployment } from '../core/ostree/selectors.ts';
-import { findSame, label, type OperationContext, status } from './context.ts';
-import { libostreeAvailable, setDefaultThroughLibostree } from './libostree.ts';
+import { findSame, label, type OperationContext, shownSelector, status } from './context.ts';
+import { changeDeploymentThroughLibostree, libostreeAvailable } from './libostree.ts';
 
 /**
  * `rollback [--to SELECTOR]`: the chosen deployment boots next. A reorder only: nothing is deleted or
@@ -30,19 +30,32 @@ export async function canReorder(): Promise<boolean> {
   return ostreeFeatures().setDefault || (await libostreeAvailable());
 }
 
-/** Makes a deployment the default with ostree's own verb where it exists, else libostree's API. */
+/**
+ * Makes a deployment the default through libostree, found by its identity under ostree's sysroot
+ * lock. Where gjs or the OSTree typelib is missing, ostree's own verb does it by index: then another
+ * tool that deploys or undeploys between our read and that command's lock moves the index, and the
+ * wrong deployment becomes the default (rollback's check afterwards reports it, but cannot undo it).
+ */
 export async function makeDefault(report: StatusReport, target: Deployment): Promise<void> {
+  if (await libostreeAvailable()) {
+    await changeDeploymentThroughLibostree('set-default', {
+      sysroot: report.sysroot,
+      stateroot: target.stateroot,
+      checksum: target.checksum,
+      serial: target.serial,
+      booted: report.bootedSystem,
+      label: label(target),
+    });
+    return;
+  }
   if (ostreeFeatures().setDefault) {
     await ostree(['admin', 'set-default', `--sysroot=${report.sysroot}`, String(target.index)]);
     return;
   }
-  await setDefaultThroughLibostree({
-    sysroot: report.sysroot,
-    stateroot: target.stateroot,
-    checksum: target.checksum,
-    serial: target.serial,
-    booted: report.bootedSystem,
-  });
+  throw new HindsightError(
+    'unsupported',
+    'this ostree has no `admin set-default` and libostree is out of reach (install gjs and gir1.2-ostree-1.0)',
+  );
 }
 
 export async function rollback(ctx: OperationContext, to: string | undefined): Promise<OperationResult> {
@@ -79,7 +92,7 @@ export async function rollback(ctx: OperationContext, to: string | undefined): P
   }
   const previous = first ? findSame(after, first) : null;
   const undo = previous
-    ? ` To undo: hindsight rollback${previous.rollback || previous.booted ? '' : ` --to ${previous.index}`}.`
+    ? ` To undo: hindsight rollback${previous.rollback || previous.booted ? '' : ` --to ${shownSelector(previous)}`}.`
     : '';
   return {
     operation: 'rollback',

@@ -12,7 +12,9 @@ import { ensureDir, errnoCode } from './state.ts';
  * SIGKILL). A second contender's flock exits at once with a conflict code: it answers `busy`.
  *
  * This is not libostree's own lock (SYSROOT/ostree/lock): the helper runs `ostree admin` commands that
- * take that one themselves, and holding it here would deadlock them.
+ * take that one themselves, and holding it here would deadlock them. ostree's lock is taken only around
+ * one change where Hindsight itself calls libostree (libostree.ts: pin, unpin, undeploy, set-default),
+ * which is what keeps other ostree tools from moving the deployment list under that change.
  */
 
 const CONFLICT = 75;

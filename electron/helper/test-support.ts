@@ -12,6 +12,7 @@ import { createServer, type Server } from 'node:http';
 import { join, normalize, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { requireProgram, startProgram } from '../core/exec.ts';
 import { tool } from '../core/fixtures/test-support.ts';
 import {
   type HelperClient,
@@ -219,5 +220,45 @@ export function seeded(seed: number): () => number {
   return () => {
     state = (state * 1664525 + 1013904223) >>> 0;
     return state / 2 ** 32;
+  };
+}
+
+export interface HeldOstreeLock {
+  release(): Promise<void>;
+}
+
+/**
+ * Another process holding libostree's own sysroot lock, as any `ostree admin` command or rpm-ostreed
+ * does while it changes the sysroot: gjs takes `OSTree.Sysroot.lock()` and keeps it until its stdin
+ * closes. Resolves once the lock is held. The path is part of the script, never an argument to gjs.
+ */
+export async function holdOstreeLock(sysroot: string): Promise<HeldOstreeLock> {
+  const script = `
+const { Gio, OSTree } = imports.gi;
+const sysroot = OSTree.Sysroot.new(Gio.File.new_for_path(${JSON.stringify(sysroot)}));
+sysroot.lock();
+print('locked');
+let stdin;
+try { stdin = imports.gi.GioUnix.InputStream.new(0, false); } catch (e) { stdin = Gio.UnixInputStream.new(0, false); }
+while (stdin.read_bytes(4096, null).get_size() > 0) {}
+sysroot.unlock();
+`;
+  const child = startProgram(requireProgram('gjs'), ['-c', script]);
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (text: string) => {
+    stderr += text;
+  });
+  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.setEncoding('utf8').on('data', (text: string) => {
+      if (text.includes('locked')) resolve();
+    });
+    child.on('close', (code) => reject(new Error(`gjs exited ${code} before taking the lock: ${stderr}`)));
+  });
+  return {
+    async release() {
+      child.stdin.end();
+      await exited;
+    },
   };
 }

@@ -1,18 +1,22 @@
 import { useStatus, useUpdateCheck } from '../api/queries.ts';
 import { formatDay, formatRelative, versionName } from '../lib/format.ts';
+import { managedUpdateReason } from '../lib/managed-origin.ts';
 import { useUi } from '../state/ui-store.ts';
 import { Icon } from './icons.tsx';
 import { Button, errorText, Spinner } from './ui.tsx';
 
 /**
  * What we know about updates, and nothing more: a check that failed says so and never reads as
- * "up to date"; a check that has not run says that too.
+ * "up to date"; a check that has not run says that too. A system rpm-ostree or bootc owns is updated
+ * by that tool: no check, no update offered, one line that says which tool.
  */
 export function UpdateStatus({ showReview = true }: { showReview?: boolean }) {
   const status = useStatus();
-  const check = useUpdateCheck(status.isSuccess);
-  const navigate = useUi((s) => s.navigate);
   const deployed = status.data?.deployments ?? [];
+  const current = deployed.find((d) => d.booted) ?? deployed.find((d) => d.default);
+  const managedReason = managedUpdateReason(current);
+  const check = useUpdateCheck(status.isSuccess && !managedReason);
+  const navigate = useUi((s) => s.navigate);
 
   let tone = 'neutral';
   let icon: 'download' | 'alert' | 'check' | 'info' = 'info';
@@ -20,7 +24,10 @@ export function UpdateStatus({ showReview = true }: { showReview?: boolean }) {
   let detail: string | null = null;
   let action = null;
 
-  if (check.isFetching && !check.data) {
+  if (managedReason && current?.managedBy) {
+    title = `Updates come from ${current.managedBy}`;
+    detail = managedReason;
+  } else if (check.isFetching && !check.data) {
     title = 'Checking for updates…';
   } else if (check.isError) {
     tone = 'danger';
@@ -71,9 +78,11 @@ export function UpdateStatus({ showReview = true }: { showReview?: boolean }) {
       </div>
       <div className="update-status-actions">
         {action}
-        <Button size="sm" icon="refresh" busy={check.isFetching} onClick={() => void check.refetch()}>
-          {check.isFetching ? 'Checking…' : 'Check now'}
-        </Button>
+        {!managedReason && (
+          <Button size="sm" icon="refresh" busy={check.isFetching} onClick={() => void check.refetch()}>
+            {check.isFetching ? 'Checking…' : 'Check now'}
+          </Button>
+        )}
       </div>
     </section>
   );

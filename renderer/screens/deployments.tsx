@@ -26,6 +26,7 @@ import {
   versionName,
 } from '../lib/format.ts';
 import { deploymentBadges } from '../lib/labels.ts';
+import { foldPackages, updateCommand } from '../lib/managed-origin.ts';
 import { useUi } from '../state/ui-store.ts';
 
 /** Lets long refs wrap after a separator rather than in the middle of a word. */
@@ -51,6 +52,39 @@ function timelineOrder(deployments: Deployment[]): Deployment[] {
     const tb = b.timestamp ? Date.parse(b.timestamp) : 0;
     return tb - ta || a.index - b.index;
   });
+}
+
+/** rpm-ostree's layered packages: a few names at once, the rest one click away. */
+function LayeredPackages({ packages }: { packages: string[] }) {
+  const [open, setOpen] = useState(false);
+  const listId = useId();
+  const { visible, folded } = foldPackages(packages);
+  const shown = open ? [...visible, ...folded] : visible;
+  return (
+    <div className="meta-wide">
+      <dt>Layered packages ({visible.length + folded.length})</dt>
+      <dd>
+        <ul className="package-pills" id={listId}>
+          {shown.map((name) => (
+            <li key={name} className="mono">
+              {name}
+            </li>
+          ))}
+        </ul>
+        {folded.length > 0 && (
+          <button
+            type="button"
+            className="link package-pills-more"
+            aria-expanded={open}
+            aria-controls={listId}
+            onClick={() => setOpen(!open)}
+          >
+            {open ? 'Show fewer' : `and ${folded.length} more`}
+          </button>
+        )}
+      </dd>
+    </div>
+  );
 }
 
 function NoteEditor({
@@ -212,11 +246,31 @@ function DeploymentCard({ deployment: d, total }: { deployment: Deployment; tota
             </dd>
           </div>
           <div>
-            <dt>Origin</dt>
+            {/* A container image is the whole origin of a bootc deployment: call it what it is. */}
+            <dt>{d.imageReference && d.origin === d.imageReference ? 'Image' : 'Origin'}</dt>
             <dd className="mono">
               {d.origin ? <Breakable text={d.origin} /> : <span className="muted">none</span>}
             </dd>
           </div>
+          {d.managedBy && (
+            <div>
+              <dt>Managed by</dt>
+              <dd>
+                {d.managedBy}
+                <span className="meta-sub">
+                  updated with <code>{updateCommand(d.managedBy)}</code>
+                </span>
+              </dd>
+            </div>
+          )}
+          {d.imageReference && d.origin !== d.imageReference && (
+            <div className="meta-wide">
+              <dt>Image</dt>
+              <dd className="mono">
+                <Breakable text={d.imageReference} />
+              </dd>
+            </div>
+          )}
           <div>
             <dt>Kernel</dt>
             <dd className="mono">{d.kernel ?? <span className="muted">unknown</span>}</dd>
@@ -228,6 +282,7 @@ function DeploymentCard({ deployment: d, total }: { deployment: Deployment; tota
               <span className="meta-sub">stateroot {d.stateroot}</span>
             </dd>
           </div>
+          {d.layeredPackages.length > 0 && <LayeredPackages packages={d.layeredPackages} />}
         </dl>
 
         {editing ? (

@@ -15,6 +15,7 @@ import {
   versionName,
 } from '../lib/format.ts';
 import { isNotDownloaded, mergeOutcome } from '../lib/labels.ts';
+import { managedUpdateReason } from '../lib/managed-origin.ts';
 import { useUi } from '../state/ui-store.ts';
 
 function ProgressPanel({
@@ -119,14 +120,16 @@ function EtcImpact({ source, target }: { source: string; target: string }) {
 
 export function UpdatesScreen() {
   const system = useSystem();
-  const check = useUpdateCheck(true);
+  // rpm-ostree or bootc updates such a system; UpdateStatus above says so, and nothing is offered here.
+  const managed = managedUpdateReason(system.current) !== null;
+  const check = useUpdateCheck(!managed);
   const stage = useOperation('updates:stage');
   const cancel = useOperation('deployments:cancel');
   const progress = useUi((s) => s.progress);
   const setProgress = useUi((s) => s.setProgress);
   const toast = useUi((s) => s.toast);
   const current = system.current;
-  const available = check.data?.available ?? null;
+  const available = managed ? null : (check.data?.available ?? null);
   const deployed = available ? system.deployments.find((d) => d.checksum === available.checksum) : undefined;
   const from = current ? deploymentSelector(current) : undefined;
   const fetchedDelta = useDelta(
@@ -153,7 +156,7 @@ export function UpdatesScreen() {
       {stage.isError && (
         <ErrorNotice title="The update was not staged" error={stage.error} onRetry={() => stage.mutate({})} />
       )}
-      {check.isError || check.isPending || !check.data ? null : !available ? (
+      {managed || check.isError || check.isPending || !check.data ? null : !available ? (
         <EmptyState icon="check" title="You are up to date">
           {current ? `${versionName(current)} is the newest image on ${check.data.origin}.` : null}
         </EmptyState>
