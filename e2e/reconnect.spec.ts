@@ -54,11 +54,14 @@ test('after reconnecting, changes made elsewhere reach the page through a fresh 
   const card = timeline.getByRole('article', { name: /3\.0/ });
   await expect(card.getByText('Pinned', { exact: true })).toHaveCount(0);
 
-  // A second tab of the same browser (the session cookie lets it in) pins 3.0; only the server's
-  // 'sysroot:changed' event can tell the first tab.
-  const other = await page.context().newPage();
+  // A second tab opened from the first (it takes a copy of the first's sessionStorage, so its tab
+  // secret, as "Duplicate tab" does) pins 3.0; only the server's 'sysroot:changed' event can tell
+  // the first tab.
+  const [other] = await Promise.all([
+    page.context().waitForEvent('page'),
+    page.evaluate(`void window.open('/#/deployments')`),
+  ]);
   try {
-    await other.goto(new URL('/#/deployments', page.url()).toString());
     const otherCard = other
       .getByRole('list', { name: 'Deployments, newest first' })
       .getByRole('article', { name: /3\.0/ });

@@ -3,6 +3,8 @@ import { checksumSchema, etcPathSchema, refspecSchema, resolutionSchema, selecto
 import type {
   AuditRecord,
   EtcApplyResult,
+  EtcBackupList,
+  EtcBackupRemoved,
   EtcDriftReport,
   EtcFileView,
   EtcMergeReport,
@@ -30,9 +32,12 @@ export const MAX_REQUEST_BYTES = 32 * 1024 * 1024;
 
 /**
  * What a helper was started for: `read` (root-only files; polkit action org.hindsight.read) never
- * changes the system; `manage` (org.hindsight.manage) may. pkexec tells them apart by argv[1].
+ * changes the system; `manage` (org.hindsight.manage) may; `manage-once` (org.hindsight.manage-once,
+ * whose authorisation polkit never keeps) makes one change and refuses any after it: browser mode
+ * starts one per change, so no tab rides on an authorisation another obtained. pkexec tells them
+ * apart by argv[1].
  */
-export const HELPER_MODES = ['read', 'manage'] as const;
+export const HELPER_MODES = ['read', 'manage', 'manage-once'] as const;
 export type HelperMode = (typeof HELPER_MODES)[number];
 
 export interface HelperHello {
@@ -90,6 +95,10 @@ export const helperParams = {
       .optional(),
   }),
   reboot: p({}),
+  /** The /etc backups `etc apply` made, with the limits that prune them. */
+  etcBackups: p({}),
+  /** Deletes one /etc backup for good (it can no longer be undone). */
+  etcRemoveBackup: p({ backupId: z.string().regex(/^[\w.-]{1,100}$/) }),
 } as const;
 
 /** What each method answers (type-only: results are trusted data from the engine). */
@@ -112,6 +121,8 @@ export interface HelperResults {
   etcApply: EtcApplyResult;
   etcUndo: EtcApplyResult;
   reboot: { message: string };
+  etcBackups: EtcBackupList;
+  etcRemoveBackup: EtcBackupRemoved;
 }
 
 export type HelperMethod = keyof typeof helperParams;
@@ -130,6 +141,7 @@ export const MUTATING_METHODS: ReadonlySet<HelperMethod> = new Set<HelperMethod>
   'etcApply',
   'etcUndo',
   'reboot',
+  'etcRemoveBackup',
 ]);
 
 /** Methods that take the cross-process sysroot lock: every mutation, and the check (it writes the repo). */

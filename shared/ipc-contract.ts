@@ -79,6 +79,8 @@ export const ipcRequests = {
     })
     .strict(),
   'system:reboot': empty,
+  'backups:list': empty,
+  'backups:remove': z.object({ backupId: z.string().regex(/^[\w.-]{1,100}$/) }).strict(),
   'notes:list': empty,
   'notes:set': noteSchema,
   'history:list': z.object({ limit: z.number().int().min(1).max(10_000).optional() }).strict(),
@@ -105,6 +107,8 @@ export interface IpcResponses {
   'etc:apply': HelperResults['etcApply'];
   'etc:undo': HelperResults['etcUndo'];
   'system:reboot': HelperResults['reboot'];
+  'backups:list': HelperResults['etcBackups'];
+  'backups:remove': HelperResults['etcRemoveBackup'];
   'notes:list': DeploymentNoteRecord[];
   'notes:set': DeploymentNoteRecord;
   'history:list': HistoryEntry[];
@@ -145,7 +149,17 @@ export interface HindsightBridge {
   on(event: IpcEventName, listener: (payload: unknown) => void): () => void;
 }
 
-/** Browser mode's HTTP routes; the token travels in this header (or the session cookie it sets). */
-export const BROWSER_ROUTES = { invoke: '/api/invoke', events: '/api/events' } as const;
-export const TOKEN_HEADER = 'x-hindsight-token';
-export const TOKEN_COOKIE = 'hindsight_token';
+/**
+ * Browser mode's HTTP routes. The address `hindsight serve` prints carries a one-time link token
+ * (`?token=`) that only opens the page; the page trades it at `session` for a secret of its own
+ * and sends that in TAB_SECRET_HEADER with every call and on the event stream. No cookie: a browser
+ * sends 127.0.0.1's cookies to every port on it. `noAccess` is the page that says how to get a new
+ * address.
+ */
+export const BROWSER_ROUTES = {
+  invoke: '/api/invoke',
+  events: '/api/events',
+  session: '/api/session',
+  noAccess: '/no-access',
+} as const;
+export const TAB_SECRET_HEADER = 'x-hindsight-tab';

@@ -249,3 +249,49 @@ export interface EtcApplyResult {
   /** Identifies the backup that `etc undo` restores. */
   backupId: string;
 }
+
+/** How many /etc backups the helper keeps, and for how long (see electron/helper/etc-backups.ts). */
+export interface EtcBackupLimits {
+  maxCount: number;
+  maxAgeDays: number;
+}
+
+/** One backup `etc apply` made before it changed files: what `etc undo` puts back. */
+export interface EtcBackupInfo {
+  id: string;
+  time: string;
+  /** prepared: the apply stopped part way (undo still restores); applied; undone. */
+  state: 'prepared' | 'applied' | 'undone';
+  undoneAt: string | null;
+  /** The deployment whose /etc the apply wrote; index and version are null once it is gone. */
+  target: {
+    stateroot: string;
+    checksum: string;
+    serial: number;
+    index: number | null;
+    version: string | null;
+  };
+  /** The /etc paths it holds (each one's old content, or the note that it did not exist). */
+  files: number;
+  /** Bytes on disk: the copies and the manifest. */
+  bytes: number;
+  /** Kept whatever the limits say: the newest backup that can still undo its deployment's /etc. */
+  keptForUndo: boolean;
+}
+
+export interface EtcBackupList {
+  /** Where they are kept (root-only). */
+  root: string;
+  limits: EtcBackupLimits;
+  /** False when this helper is not root and so cannot look inside the root-only folder. */
+  readable: boolean;
+  /** Newest first. */
+  backups: EtcBackupInfo[];
+}
+
+export interface EtcBackupRemoved {
+  backupId: string;
+  files: number;
+  bytes: number;
+  message: string;
+}

@@ -152,8 +152,9 @@ export interface RunningServer {
 }
 
 /**
- * `hindsight serve`: the address with its token is the first line of stdout. A fixed `port` starts
- * it where an earlier one ran; with the same data folder it keeps the same token, as after a reboot.
+ * `hindsight serve`: the address with its one-time link is the first line of stdout. A fixed `port`
+ * starts it where an earlier one ran; with the same data folder it keeps the same secret, so a tab the
+ * earlier one let in is let in again, as after a reboot (the printed link is new each run).
  */
 export async function startServer(demo: Demo, options: { port?: number } = {}): Promise<RunningServer> {
   const args = [
@@ -216,8 +217,10 @@ export interface Hindsight {
   reload(): Promise<void>;
   /** Browser mode: stops `hindsight serve` under the open page, as a reboot takes it away. */
   stopServer(): Promise<void>;
-  /** Browser mode: starts `hindsight serve` again on the same port with the same data folder (token). */
+  /** Browser mode: starts `hindsight serve` again on the same port with the same data folder (secret). */
   startServerAgain(): Promise<void>;
+  /** Browser mode: the address the running `hindsight serve` printed (its link already used by `page`). */
+  address(): string;
 }
 
 interface OpenedApp {
@@ -225,6 +228,7 @@ interface OpenedApp {
   close(): Promise<void>;
   stopServer(): Promise<void>;
   startServerAgain(): Promise<void>;
+  address(): string;
 }
 
 /** Opens the app on a demo, in Chromium through `hindsight serve` or in Electron. */
@@ -246,7 +250,15 @@ async function openApp(target: Target, demo: Demo): Promise<OpenedApp> {
     await page.setViewportSize({ width: 1360, height: 900 });
     const browserOnly = (): Promise<void> =>
       Promise.reject(new Error('only browser mode has a server to stop and start'));
-    return { page, close: () => app.close(), stopServer: browserOnly, startServerAgain: browserOnly };
+    return {
+      page,
+      close: () => app.close(),
+      stopServer: browserOnly,
+      startServerAgain: browserOnly,
+      address: () => {
+        throw new Error('only browser mode prints an address');
+      },
+    };
   }
   let server = await startServer(demo);
   const port = server.port;
@@ -262,10 +274,10 @@ async function openApp(target: Target, demo: Demo): Promise<OpenedApp> {
     },
     stopServer: () => server.stop(),
     async startServerAgain() {
-      const previous = server.url;
       server = await startServer(demo, { port });
-      if (server.url !== previous) throw new Error(`serve came back as ${server.url}, not ${previous}`);
+      if (server.port !== port) throw new Error(`serve came back on port ${server.port}, not ${port}`);
     },
+    address: () => server.url,
   };
 }
 
@@ -302,6 +314,7 @@ export function hindsightPerFile(options: { embeddedDemo?: boolean } = {}): Hind
       },
       stopServer: () => opened.stopServer(),
       startServerAgain: () => opened.startServerAgain(),
+      address: () => opened.address(),
     } satisfies Hindsight);
     close = async () => {
       await opened.close();

@@ -73,6 +73,21 @@ describe('hindsight serve and start: expected failures', { skip: !built && 'need
     assert.equal(human.stderr.trim(), line);
   });
 
+  it('serve with a data folder it cannot create says so in one line', async () => {
+    // Root may write anywhere, so the folder is made impossible rather than forbidden: under a file.
+    const file = join(root, 'not-a-folder');
+    writeFileSync(file, 'x');
+    const free = createServer();
+    await new Promise<void>((resolve) => free.listen(0, '127.0.0.1', resolve));
+    const freePort = (free.address() as { port: number }).port;
+    await new Promise<void>((resolve) => free.close(() => resolve()));
+    const line = assertOneLine(
+      cli(['serve', '--port', String(freePort), '--sysroot', sysroot, '--json'], { XDG_DATA_HOME: file }),
+      'io-error',
+    );
+    assert.match(line, /cannot create Hindsight's data folder .*not-a-folder.*ENOTDIR/);
+  });
+
   it('start falls back to browser mode and fails the same way', { skip: electronBinary() !== null }, () => {
     const line = assertOneLine(
       cli(['start', '--port', String(port), '--sysroot', sysroot, '--json']),

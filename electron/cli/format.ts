@@ -2,6 +2,7 @@ import type {
   AuditRecord,
   Deployment,
   EtcApplyResult,
+  EtcBackupList,
   EtcDriftReport,
   EtcMergeReport,
   EtcPath,
@@ -270,6 +271,51 @@ export function formatHistory(records: AuditRecord[]): string {
     ]);
   }
   return `${table(rows)}\n`;
+}
+
+function formatSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+}
+
+export function formatEtcBackups(list: EtcBackupList): string {
+  const { maxCount, maxAgeDays } = list.limits;
+  const lines = [
+    `/etc backups in ${list.root} (root only). Kept: at most ${maxCount}, none older than ${maxAgeDays} days,`,
+    'and always the newest backup of each deployment that has not been undone.',
+  ];
+  if (!list.readable) {
+    lines.push('Only root can list them: run this as root (sudo hindsight etc backups).');
+    return `${lines.join('\n')}\n`;
+  }
+  if (!list.backups.length) {
+    lines.push('No backups.');
+    return `${lines.join('\n')}\n`;
+  }
+  const rows = [['ID', 'TIME', 'DEPLOYMENT', 'STATE', 'FILES', 'SIZE']];
+  for (const b of list.backups) {
+    const t = b.target;
+    const where =
+      t.index === null
+        ? `gone (${t.checksum.slice(0, 10)}.${t.serial})`
+        : `${t.index} ${t.version ?? t.checksum.slice(0, 10)}`;
+    rows.push([
+      b.id,
+      shortDate(b.time),
+      where,
+      b.keptForUndo ? `${b.state}, kept for undo` : b.state,
+      String(b.files),
+      formatSize(b.bytes),
+    ]);
+  }
+  lines.push(
+    '',
+    table(rows),
+    '',
+    'Undo one: hindsight etc undo ID · remove one: hindsight etc backups remove ID',
+  );
+  return `${lines.join('\n')}\n`;
 }
 
 const MiB = 1024 * 1024;

@@ -10,6 +10,7 @@ import type { HelperClient } from '../helper/helper-client.ts';
 import {
   formatDrift,
   formatEtcApply,
+  formatEtcBackups,
   formatHistory,
   formatMerge,
   formatOperation,
@@ -35,7 +36,7 @@ Commands:
   etc merge SOURCE TARGET        what happens to SOURCE's /etc edits on the way to TARGET
   rollback-preview [TARGET]      what rolling back to TARGET (default: rollback) changes
   demo [DIR]                     build a real demo sysroot (default: ${demoDir})
-  serve [--port N]               browser mode: serve the app on 127.0.0.1, print its URL with a token
+  serve [--port N]               browser mode: serve the app on 127.0.0.1, print a one-time address
   start                          the desktop app (browser mode when the Electron binary is missing)
 
 Changes (through the privileged helper; as root, or through pkexec):
@@ -49,13 +50,19 @@ Changes (through the privileged helper; as root, or through pkexec):
   etc apply SOURCE TARGET (--path P --take merged|local|upstream)... | --resolutions FILE.json
             [--allow-booted]     write resolved /etc paths into TARGET's /etc (with a backup)
   etc undo [BACKUP]              put back what the last (or that) etc apply replaced
+  etc backups                    the backups etc apply keeps (root only), with the limits that
+                                 prune them after each apply
+  etc backups remove BACKUP      delete one backup for good (it can no longer be undone)
   reboot                         reboot a running OSTree system into its next deployment
   history [--limit N]            the changes made through Hindsight (the helper's audit log)
 
 Options: --no-cache (or HINDSIGHT_NO_CACHE=1) reads everything afresh instead of through the local cache.
 
 Selectors: an index (0), booted, default, pending, rollback, staged, a commit checksum or
-prefix, or a ref. --sysroot defaults to / on a booted OSTree system.`;
+prefix, or a ref. For pin, unpin, undeploy and rollback --to, prefer status's COMMIT (CHECKSUM.SERIAL):
+an index names whatever is at that place when the command runs, COMMIT the deployment you saw, even
+after another tool deployed or removed one (and it is refused when that deployment is gone).
+--sysroot defaults to / on a booted OSTree system.`;
 
 export interface CliIo {
   out(text: string): void;
@@ -337,6 +344,18 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           emit(result, formatEtcApply(result, 'Restored'));
           return 0;
         }
+        if (sub === 'backups') {
+          if (args[0] === 'remove') {
+            want(args, 2, 2, 'etc backups remove BACKUP');
+            const result = await change('etcRemoveBackup', { backupId: args[1] as string });
+            emit(result, `Removed /etc backup ${result.backupId}; it can no longer be undone.\n`);
+            return 0;
+          }
+          want(args, 0, 0, 'etc backups [remove BACKUP]');
+          const list = await withHelper(false, (helper) => helper.call('etcBackups', { ...target }));
+          emit(list, formatEtcBackups(list));
+          return 0;
+        }
         if (sub === 'drift') {
           want(args, 0, 1, 'etc drift [DEPLOYMENT]');
           const report = await status();
@@ -353,7 +372,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           emit(merge, formatMerge(merge));
           return 0;
         }
-        throw usageError('usage: hindsight etc drift|merge|apply|undo ...');
+        throw usageError('usage: hindsight etc drift|merge|apply|undo|backups ...');
       }
       case 'rollback-preview': {
         want(rest, 0, 1, 'rollback-preview [TARGET]');

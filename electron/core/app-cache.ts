@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
+import { HindsightError } from '../../shared/errors.ts';
 import type { DeploymentNoteRecord, HistoryEntry } from '../../shared/ipc-contract.ts';
 import type { DeploymentNote } from '../../shared/schemas.ts';
 import type { AuditRecord, PackageDelta } from '../../shared/types.ts';
@@ -68,11 +69,33 @@ const MIGRATIONS: string[] = [
    );`,
 ];
 
+/**
+ * Creates one of Hindsight's own data folders (the cache, browser mode's secret). A folder that
+ * cannot be made (a read-only or foreign home) is an expected failure with a clear line, not a stack.
+ */
+export function makeDataFolder(dir: string, mode = 0o755): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why =
+      code === 'EACCES' || code === 'EPERM'
+        ? 'permission denied'
+        : code === 'EROFS'
+          ? 'read-only file system'
+          : (code ?? 'error');
+    throw new HindsightError(
+      code === 'EACCES' || code === 'EPERM' ? 'not-authorized' : 'io-error',
+      `cannot create Hindsight's data folder ${dir}: ${why} (set XDG_DATA_HOME to a folder you can write)`,
+    );
+  }
+}
+
 export class AppCache {
   private readonly db: BetterSqlite3.Database;
 
   constructor(file: string) {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    if (file !== ':memory:') makeDataFolder(dirname(file));
     // Loaded lazily so CLI commands that never touch the cache do not pay for the native module.
     const load = typeof require === 'function' ? require : createRequire(import.meta.url);
     const Database = load('better-sqlite3') as typeof BetterSqlite3;

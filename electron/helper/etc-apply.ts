@@ -1,8 +1,9 @@
 import {
-  chmodSync,
   closeSync,
+  constants,
   fchmodSync,
   fchownSync,
+  fstatSync,
   fsyncSync,
   lchownSync,
   mkdirSync,
@@ -10,9 +11,9 @@ import {
   readdirSync,
   readFileSync,
   readlinkSync,
+  readSync,
   renameSync,
   rmdirSync,
-  rmSync,
   symlinkSync,
   unlinkSync,
   writeSync,
@@ -29,14 +30,16 @@ import type {
   StatusReport,
 } from '../../shared/types.ts';
 import { fsyncDir, writeFileAtomic } from '../core/atomic-write.ts';
+import { confinedDir, confinedEntry, confineTree, openFolder, openRegularFile } from '../core/confined-fs.ts';
 import { etcRoots } from '../core/etc/etc-drift.ts';
 import { analyzeMerge } from '../core/etc/etc-merge.ts';
 import { encodeEtcPath, lstatNode, type NodeInfo, printablePath } from '../core/etc/etc-tree.ts';
 import { requireProgram, run } from '../core/exec.ts';
 import { deploymentRef, printable, resolveDeployment, resolveSnapshot } from '../core/ostree/selectors.ts';
 import { findSame, label, type OperationContext, status } from './context.ts';
+import { createBackupFolder, etcBackupRoot, pruneEtcBackups } from './etc-backups.ts';
 import { deploymentEtc, requestPathBytes, under, walkParents } from './etc-paths.ts';
-import { ensureDir, errnoCode, stateDirFor } from './state.ts';
+import { errnoCode } from './state.ts';
 
 /**
  * `etc apply SOURCE TARGET`: writes the user's resolution of each /etc path (the line-merged text,
@@ -79,6 +82,7 @@ let tempCounter = 0;
 
 function nodeChange(rel: Buffer, from: Buffer, node: NodeInfo | null, side: string): Change {
   if (!node) return { rel, kind: 'delete' };
+  requireCopyable(rel, node);
   if (node.type === 'file' || node.type === 'symlink') return { rel, kind: 'copy', from, node };
   throw new HindsightError(
     'refused',
@@ -141,9 +145,23 @@ function plan(
 }
 
 // --- writing -----------------------------------------------------------------------------------------
+//
+// Every name below is resolved through confined-fs: in the root helper each folder from the /etc root
+// down is held by a descriptor opened without following links, so a user who swaps a folder for a
+// symlink mid-write cannot steer a temp file, a rename or a chmod out of the tree.
 
-function isUtf8Path(path: Buffer): boolean {
-  return Buffer.from(path.toString('utf8'), 'utf8').equals(path);
+/** /etc holds configuration; a file this large is not something to copy through root's memory or disk. */
+export const MAX_ETC_FILE_BYTES = 256 * 1024 * 1024;
+const COPY_CHUNK = 1 << 20;
+const TEMP_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
+function requireCopyable(path: Buffer, node: NodeInfo | null): void {
+  if (node?.type === 'file' && node.size > MAX_ETC_FILE_BYTES) {
+    throw new HindsightError(
+      'refused',
+      `"${printablePath(path)}" is ${(node.size / 1024 / 1024).toFixed(0)} MB; Hindsight copies /etc files up to ${MAX_ETC_FILE_BYTES / 1024 / 1024} MB`,
+    );
+  }
 }
 
 function tempIn(dir: Buffer): Buffer {
@@ -156,104 +174,125 @@ function parentOf(path: Buffer): Buffer {
   return slash <= 0 ? Buffer.from('/') : path.subarray(0, slash);
 }
 
+function removeTemp(temp: Buffer): void {
+  try {
+    unlinkSync(confinedEntry(temp));
+  } catch {
+    // never created, or its folder is gone
+  }
+}
+
 /** Leftovers of a helper killed mid-write (only one Hindsight process writes at a time: the lock). */
 function sweepTemps(dir: Buffer): void {
   let names: Buffer[];
   try {
-    names = readdirSync(dir, { encoding: 'buffer' });
+    names = readdirSync(confinedDir(dir), { encoding: 'buffer' });
   } catch {
     return;
   }
   for (const name of names) {
     const text = name.toString('latin1');
     if (/^\.hindsight-\d+-\d+-\d+\.tmp$/.test(text) && !text.startsWith(`.hindsight-${process.pid}-`)) {
-      rmSync(Buffer.concat([dir, Buffer.from('/'), name]), { force: true });
+      removeTemp(Buffer.concat([dir, Buffer.from('/'), name]));
     }
-  }
-}
-
-function fsyncFile(path: Buffer): void {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }
 
 /**
- * Copies mode, owner and xattrs from a reference file onto a temp file with coreutils' cp (Node has
- * no xattr API). A reference whose path is not valid UTF-8 cannot be named in an argument: it gets
- * mode and owner only.
+ * Copies mode, owner and xattrs (SELinux labels among them) from one open file onto another with
+ * coreutils' cp (Node has no xattr API). cp names both through /proc/PID/fd: the exact files this
+ * process opened, whatever has been renamed since.
  */
-async function copyAttributes(from: Buffer, node: NodeInfo, temp: Buffer): Promise<void> {
-  if (isUtf8Path(from) && isUtf8Path(temp)) {
-    const result = await run(requireProgram('cp'), [
-      '--attributes-only',
-      '--preserve=mode,ownership,xattr',
-      '--no-target-directory',
-      '--',
-      from.toString('utf8'),
-      temp.toString('utf8'),
-    ]);
-    if (result.code === 0) return;
+async function copyAttributes(fromFd: number, toFd: number, dest: Buffer): Promise<void> {
+  const result = await run(requireProgram('cp'), [
+    '--attributes-only',
+    '--preserve=mode,ownership,xattr',
+    '--no-target-directory',
+    '--',
+    `/proc/${process.pid}/fd/${fromFd}`,
+    `/proc/${process.pid}/fd/${toFd}`,
+  ]);
+  if (result.code !== 0) {
     throw new HindsightError(
       'io-error',
-      `cannot copy the attributes of ${printablePath(from)}: ${result.stderr.trim()}`,
+      `cannot give ${printablePath(dest)} its attributes: ${result.stderr.trim()}`,
     );
   }
-  // chown first: it clears set-id bits that the chmod then restores.
-  lchownSync(temp, node.uid, node.gid);
-  chmodSync(temp, node.mode);
 }
 
-/** Writes `dest` as a file with these bytes (or a symlink), attributes from `attrs`, atomically. */
-async function install(
+function writeAll(fd: number, bytes: Buffer): void {
+  let offset = 0;
+  while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset);
+}
+
+/** Streams one open file into another, a chunk at a time, refusing one that grew past the limit. */
+function copyContent(fromFd: number, toFd: number, from: Buffer): void {
+  const chunk = Buffer.allocUnsafe(COPY_CHUNK);
+  let total = 0;
+  for (;;) {
+    const n = readSync(fromFd, chunk, 0, chunk.length, null);
+    if (n === 0) return;
+    total += n;
+    if (total > MAX_ETC_FILE_BYTES) requireCopyable(from, { size: total, type: 'file' } as NodeInfo);
+    writeAll(toFd, chunk.subarray(0, n));
+  }
+}
+
+/**
+ * Writes `dest` as a regular file atomically: a private temp file in the same folder (created with
+ * O_EXCL|O_NOFOLLOW), the bytes, the attributes of `attrsFd` (else root:root 0644), fsync, rename
+ * over `dest`, fsync of the folder. On any failure the temp file is removed.
+ */
+async function installFile(
   dest: Buffer,
-  content: { bytes: Buffer } | { symlink: Buffer },
-  attrs: { from: Buffer; node: NodeInfo } | null,
+  content: { bytes: Buffer } | { fromFd: number; from: Buffer },
+  attrsFd: number | null,
 ): Promise<void> {
   const dir = parentOf(dest);
   sweepTemps(dir);
   const temp = tempIn(dir);
-  try {
-    if ('symlink' in content) {
-      symlinkSync(content.symlink, temp);
-      if (attrs) lchownSync(temp, attrs.node.uid, attrs.node.gid);
-    } else {
-      // Private until its attributes are set: /etc/shadow must never be readable on the way.
-      const fd = openSync(temp, 'wx', 0o600);
-      try {
-        let offset = 0;
-        while (offset < content.bytes.length) {
-          offset += writeSync(fd, content.bytes, offset, content.bytes.length - offset);
-        }
-        if (!attrs) {
-          fchownSync(fd, 0, 0);
-          fchmodSync(fd, 0o644);
-        }
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      if (attrs) {
-        await copyAttributes(attrs.from, attrs.node, temp);
-        fsyncFile(temp);
-      }
-    }
-    renameSync(temp, dest);
-  } catch (error) {
-    rmSync(temp, { force: true });
-    throw ioError(error, dest);
-  }
-  fsyncDirBytes(dir);
-}
-
-/** fsync of a folder by its exact bytes, so the rename in it survives a crash. */
-function fsyncDirBytes(dir: Buffer): void {
   let fd = -1;
   try {
-    fd = openSync(dir, 'r');
+    // Private until its attributes are set: /etc/shadow must never be readable on the way.
+    fd = openSync(confinedEntry(temp), TEMP_FLAGS, 0o600);
+    if ('bytes' in content) writeAll(fd, content.bytes);
+    else copyContent(content.fromFd, fd, content.from);
+    if (attrsFd === null) {
+      fchownSync(fd, 0, 0);
+      fchmodSync(fd, 0o644);
+    } else await copyAttributes(attrsFd, fd, dest);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = -1;
+    renameSync(confinedEntry(temp), confinedEntry(dest));
+  } catch (error) {
+    if (fd >= 0) closeSync(fd);
+    removeTemp(temp);
+    throw ioError(error, dest);
+  }
+  fsyncFolder(dir);
+}
+
+async function installSymlink(dest: Buffer, target: Buffer, owner: NodeInfo | null): Promise<void> {
+  const dir = parentOf(dest);
+  sweepTemps(dir);
+  const temp = tempIn(dir);
+  try {
+    symlinkSync(target, confinedEntry(temp));
+    if (owner) lchownSync(confinedEntry(temp), owner.uid, owner.gid);
+    renameSync(confinedEntry(temp), confinedEntry(dest));
+  } catch (error) {
+    removeTemp(temp);
+    throw ioError(error, dest);
+  }
+  fsyncFolder(dir);
+}
+
+/** fsync of a folder, so the rename in it survives a crash. */
+function fsyncFolder(dir: Buffer): void {
+  let fd = -1;
+  try {
+    fd = openFolder(dir);
     fsyncSync(fd);
   } catch {
     // some file systems refuse fsync on folders; the rename is still atomic
@@ -274,20 +313,82 @@ function ioError(error: unknown, path: Buffer): HindsightError {
   if (code === 'EACCES' || code === 'EPERM') {
     return new HindsightError('not-authorized', `cannot write ${printablePath(path)}: permission denied`);
   }
+  if (code === 'ENOTDIR' || code === 'ELOOP' || code === 'EINVAL') {
+    return new HindsightError(
+      'refused',
+      `${printablePath(path)} changed while Hindsight wrote it (a folder on the way is no longer a folder, or the file is no longer a file); nothing was written there`,
+    );
+  }
   return new HindsightError(
     'io-error',
     `cannot write ${printablePath(path)}: ${code ?? (error as Error).message}`,
   );
 }
 
-/** Copies an existing node (file bytes or symlink) with its attributes. */
+/**
+ * Copies an existing node (file bytes or symlink) with its attributes. The bytes and the attributes
+ * come from one descriptor, opened without following a link, and checked to be the node planned.
+ */
 async function installCopyOf(dest: Buffer, from: Buffer, node: NodeInfo): Promise<void> {
   if (node.type === 'symlink') {
-    await install(dest, { symlink: readlinkSync(from, { encoding: 'buffer' }) }, { from, node });
+    let target: Buffer;
+    try {
+      target = readlinkSync(confinedEntry(from), { encoding: 'buffer' });
+    } catch (error) {
+      throw ioError(error, from);
+    }
+    await installSymlink(dest, target, node);
     return;
   }
   if (node.type !== 'file') throw new HindsightError('refused', `${printablePath(from)} is not a file`);
-  await install(dest, { bytes: readFileSync(from) }, { from, node });
+  requireCopyable(from, node);
+  let fromFd: number;
+  try {
+    fromFd = openRegularFile(from);
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') {
+      throw new HindsightError(
+        'refused',
+        `${printablePath(from)} is gone since Hindsight checked it; nothing was written`,
+      );
+    }
+    throw ioError(error, from);
+  }
+  try {
+    const st = fstatSync(fromFd);
+    if (st.ino !== node.ino || st.dev !== node.dev) {
+      throw new HindsightError(
+        'refused',
+        `${printablePath(from)} changed while Hindsight read it; nothing was written`,
+      );
+    }
+    await installFile(dest, { fromFd, from }, fromFd);
+  } finally {
+    closeSync(fromFd);
+  }
+}
+
+/** Writes text with the attributes of a reference file (the one it replaces on the way), if any. */
+async function installText(
+  dest: Buffer,
+  text: string,
+  attrs: { from: Buffer; node: NodeInfo } | null,
+): Promise<void> {
+  if (!attrs) {
+    await installFile(dest, { bytes: Buffer.from(text, 'utf8') }, null);
+    return;
+  }
+  let attrsFd: number;
+  try {
+    attrsFd = openRegularFile(attrs.from);
+  } catch (error) {
+    throw ioError(error, attrs.from);
+  }
+  try {
+    await installFile(dest, { bytes: Buffer.from(text, 'utf8') }, attrsFd);
+  } finally {
+    closeSync(attrsFd);
+  }
 }
 
 function remove(dest: Buffer): void {
@@ -295,11 +396,11 @@ function remove(dest: Buffer): void {
   if (!node) return;
   if (node.type === 'directory') throw new HindsightError('refused', `${printablePath(dest)} is a folder`);
   try {
-    unlinkSync(dest);
+    unlinkSync(confinedEntry(dest));
   } catch (error) {
     throw ioError(error, dest);
   }
-  fsyncDirBytes(parentOf(dest));
+  fsyncFolder(parentOf(dest));
 }
 
 /** Creates missing parent folders with the attributes of the same folder on the chosen side. */
@@ -307,22 +408,27 @@ function createParents(etc: string, missing: Buffer[], sideRoot: string | null):
   for (const rel of missing) {
     const path = under(etc, rel);
     const like = sideRoot ? lstatNode(under(sideRoot, rel)) : null;
+    let fd = -1;
     try {
-      mkdirSync(path, { mode: 0o700 });
+      mkdirSync(confinedEntry(path), { mode: 0o700 });
+      fd = openFolder(path);
       const ref = like?.type === 'directory' ? like : null;
-      lchownSync(path, ref?.uid ?? 0, ref?.gid ?? 0);
-      chmodSync(path, ref?.mode ?? 0o755);
+      // chown first: it clears set-id bits that the chmod then sets.
+      fchownSync(fd, ref?.uid ?? 0, ref?.gid ?? 0);
+      fchmodSync(fd, ref?.mode ?? 0o755);
     } catch (error) {
       throw ioError(error, path);
+    } finally {
+      if (fd >= 0) closeSync(fd);
     }
-    fsyncDirBytes(parentOf(path));
+    fsyncFolder(parentOf(path));
   }
 }
 
 // --- the operations ----------------------------------------------------------------------------------
 
 function backupRoot(report: StatusReport): string {
-  return join(stateDirFor(report), 'etc-backups');
+  return etcBackupRoot(report);
 }
 
 function newBackupId(): string {
@@ -416,6 +522,8 @@ export async function etcApply(
     const change = plan(resolution, rel, file, roots);
     const { missing } = walkParents(etc, rel);
     const existing = lstatNode(under(etc, rel));
+    // Its backup is a copy too: refused before anything is written.
+    requireCopyable(rel, existing);
     if (existing?.type === 'directory') {
       throw new HindsightError(
         'refused',
@@ -426,8 +534,9 @@ export async function etcApply(
   }
 
   const id = newBackupId();
-  const dir = ensureDir(join(ensureDir(backupRoot(report), 0o700), id), 0o700);
-  ensureDir(join(dir, 'files'), 0o700);
+  // Root-only folders (they will hold copies of files like /etc/shadow): see etc-backups.ts.
+  const dir = createBackupFolder(backupRoot(report), id);
+  confineTree(dir);
   const manifest: Manifest = {
     id,
     time: new Date().toISOString(),
@@ -478,7 +587,7 @@ export async function etcApply(
       else {
         const attrs =
           change.attrsFrom && change.attrsNode ? { from: change.attrsFrom, node: change.attrsNode } : null;
-        await install(dest, { bytes: Buffer.from(change.text, 'utf8') }, attrs);
+        await installText(dest, change.text, attrs);
       }
     }
     written.push(encodeEtcPath(change.rel));
@@ -492,6 +601,7 @@ export async function etcApply(
   }
   manifest.state = 'applied';
   writeManifest(dir, manifest);
+  pruneEtcBackups(report);
   return { target: deploymentRef(target), written, backupId: id };
 }
 
@@ -533,6 +643,7 @@ export async function etcUndo(ctx: OperationContext, backupId: string | undefine
     throw new HindsightError('bad-request', 'not a backup id');
   }
   const dir = join(root, id);
+  confineTree(dir);
   const manifest = readManifest(dir);
   if (!manifest || manifest.id !== id) throw new HindsightError('refused', `there is no /etc backup "${id}"`);
   if (manifest.state === 'undone')
@@ -581,7 +692,7 @@ export async function etcUndo(ctx: OperationContext, backupId: string | undefine
   for (const key of [...manifest.createdDirs].reverse()) {
     const path = under(etc, Buffer.from(key, 'base64'));
     try {
-      rmdirSync(path);
+      rmdirSync(confinedEntry(path));
     } catch {
       // not empty (someone put a file there since) or already gone: leave it
     }

@@ -2,6 +2,7 @@ import { lstatSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { HindsightError } from '../../shared/errors.ts';
 import type { Deployment, EtcPath, StatusReport } from '../../shared/types.ts';
+import { confinedEntry, confineTree } from '../core/confined-fs.ts';
 import { printable } from '../core/ostree/selectors.ts';
 import { deploymentPath } from '../core/ostree/sysroot.ts';
 
@@ -82,7 +83,16 @@ export function walkParents(root: string, rel: Buffer): ParentWalk {
       missing.push(parentRel);
       continue;
     }
-    const st = lstatSync(under(root, parentRel), { throwIfNoEntry: false });
+    let st: ReturnType<typeof lstatSync>;
+    try {
+      st = lstatSync(confinedEntry(under(root, parentRel)), { throwIfNoEntry: false });
+    } catch {
+      // confined: a folder above it stopped being a folder since the previous step
+      throw new HindsightError(
+        'bad-path',
+        `"${printable(rel.toString('utf8'))}" changed while Hindsight checked it; nothing was written`,
+      );
+    }
     if (!st) {
       missing.push(parentRel);
       continue;
@@ -136,5 +146,6 @@ export function deploymentEtc(report: StatusReport, d: Deployment): string {
       `${expected} resolves to ${real}; Hindsight only writes a deployment's own /etc`,
     );
   }
+  confineTree(expected);
   return expected;
 }

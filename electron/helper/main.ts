@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   const [modeArg, ...extra] = parsed.positionals;
   if (extra.length) usage(`unexpected argument "${extra[0]}"`);
   const mode = (modeArg ?? 'manage') as HelperMode;
-  if (!HELPER_MODES.includes(mode)) usage(`the mode is read or manage, not "${modeArg}"`);
+  if (!HELPER_MODES.includes(mode)) usage(`the mode is ${HELPER_MODES.join(', ')}, not "${modeArg}"`);
   const os = parsed.values.os;
   if (os !== undefined && !/^[\w.-]{1,255}$/.test(os)) usage('--os is not a stateroot name');
   let sysroot = parsed.values.sysroot;

@@ -11,14 +11,17 @@ import {
   MUTATING_METHODS,
 } from '../../shared/helper-contract.ts';
 import type { AuditRecord, ProgressEvent } from '../../shared/types.ts';
+import { requireRootSafe, withConfinement } from '../core/confined-fs.ts';
 import { etcDrift } from '../core/etc/etc-drift.ts';
 import { etcMerge } from '../core/etc/etc-merge.ts';
 import { printable } from '../core/ostree/selectors.ts';
+import { sysrootOwner } from '../core/ostree/sysroot.ts';
 import { packageDelta } from '../core/packages/package-delta.ts';
 import { rollbackPreview } from '../core/rollback-preview.ts';
 import { type OperationContext, status } from './context.ts';
 import { cancel, reboot, setPinned, undeploy } from './deployments.ts';
 import { etcApply, etcUndo } from './etc-apply.ts';
+import { listEtcBackups, removeEtcBackup } from './etc-backups.ts';
 import { etcFile } from './etc-file.ts';
 import { rollback } from './rollback.ts';
 import { appendAudit, quickStateDir, readAudit, stateDirFor, userName } from './state.ts';
@@ -64,6 +67,8 @@ const handlers: Handlers = {
   etcApply: (ctx, p) => etcApply(ctx, p),
   etcUndo: (ctx, p) => etcUndo(ctx, p.backupId),
   reboot: (ctx) => reboot(ctx),
+  etcBackups: async (ctx) => listEtcBackups(await status(ctx)),
+  etcRemoveBackup: async (ctx, p) => removeEtcBackup(await status(ctx), p.backupId),
 };
 
 /** Validates params with the method's schema; the first issue becomes a one-line `bad-request`. */
@@ -92,8 +97,25 @@ function auditParams(method: HelperMethod, params: Record<string, unknown>): Rec
 }
 
 let auditCounter = 0;
+/** manage-once helpers that have been asked for their one change. */
+const spentOnce = new WeakSet<HelperConfig>();
 
+/**
+ * As root, a request is served only on a sysroot no other user can change, and inside a confinement
+ * scope: every /etc tree it touches is then walked by link-free descriptors (core/confined-fs.ts).
+ */
 export async function callMethod(
+  config: HelperConfig,
+  method: string,
+  rawParams: unknown,
+  emit: (event: ProgressEvent) => void,
+): Promise<unknown> {
+  if (process.getuid?.() !== 0) return serveMethod(config, method, rawParams, emit);
+  requireRootSafe(config.sysroot);
+  return withConfinement(() => serveMethod(config, method, rawParams, emit));
+}
+
+async function serveMethod(
   config: HelperConfig,
   method: string,
   rawParams: unknown,
@@ -119,7 +141,18 @@ export async function callMethod(
       `${method} changes the system; this helper was started for reading only`,
     );
   }
-  if (mutating && process.getuid?.() !== 0) {
+  if (mutating && config.mode === 'manage-once') {
+    // Spent before the change runs, so a second request sent alongside it is refused as well.
+    if (spentOnce.has(config)) {
+      throw new HindsightError(
+        'not-authorized',
+        `${method} refused: this helper was authorised for one change and has made it; each change from a browser tab is authorised anew`,
+      );
+    }
+    spentOnce.add(config);
+  }
+  // A sysroot this user owns (the demo) is changed as that user: root would add nothing but risk.
+  if (mutating && process.getuid?.() !== 0 && sysrootOwner(config.sysroot) !== process.getuid?.()) {
     throw new HindsightError('not-authorized', `${method} needs root (run it through pkexec or as root)`);
   }
   const ctx: OperationContext = { sysroot: config.sysroot, stateroot: params.os ?? config.stateroot, emit };

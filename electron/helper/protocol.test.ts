@@ -152,17 +152,19 @@ describe('the polkit policy', () => {
     'utf8',
   );
 
-  it('has one action per helper mode, pinned to the installed launcher, auth_admin_keep', () => {
+  it('has one action per helper mode, pinned to the installed launcher; only manage-once is never kept', () => {
     const actions = [...policy.matchAll(/<action id="([^"]+)">([\s\S]*?)<\/action>/g)];
     assert.deepEqual(
       actions.map((a) => a[1]),
-      ['org.hindsight.read', 'org.hindsight.manage'],
+      HELPER_MODES.map((mode) => `org.hindsight.${mode}`),
     );
     for (const [i, action] of actions.entries()) {
       const body = action[2] ?? '';
       assert.match(body, new RegExp(`exec\\.path">${INSTALLED_HELPER.replace(/\//g, '\\/')}<`));
       assert.match(body, new RegExp(`exec\\.argv1">${HELPER_MODES[i]}<`));
-      assert.match(body, /<allow_active>auth_admin_keep<\/allow_active>/);
+      // Browser mode's action asks every time: any tab may be its client (see app-context.ts).
+      const active = HELPER_MODES[i] === 'manage-once' ? 'auth_admin' : 'auth_admin_keep';
+      assert.match(body, new RegExp(`<allow_active>${active}</allow_active>`));
       assert.doesNotMatch(body, /<allow_\w+>yes</, 'never without authentication');
     }
     tool('sh', ['-n', fileURLToPath(new URL('../../assets/helper/hindsight-helper', import.meta.url))]);

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { HindsightError } from '../../shared/errors.ts';
 import type { AuditRecord, StatusReport } from '../../shared/types.ts';
 import { writeFileAtomic } from '../core/atomic-write.ts';
+import { requireRootSafe } from '../core/confined-fs.ts';
 import { isBootedSystem, listStaterooots } from '../core/ostree/sysroot.ts';
 
 /**
@@ -59,6 +60,8 @@ export function ensureDir(dir: string, mode = 0o755): string {
       `${dir} is not a folder owned by uid ${uid}; Hindsight will not keep its state there`,
     );
   }
+  // Root keeps state (backups of /etc/shadow among it) only where no other user can swap a folder.
+  if (uid === 0) requireRootSafe(dir);
   return dir;
 }
 

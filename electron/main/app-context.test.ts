@@ -3,11 +3,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { HelperHello } from '../../shared/helper-contract.ts';
 import type { IpcEnvelope } from '../../shared/ipc-contract.ts';
 import type { PackageDelta, StatusReport } from '../../shared/types.ts';
 import { useMergeScenario } from '../core/fixtures/test-support.ts';
 import { spawnHelper } from '../helper/helper-client.ts';
-import { type AppContext, createAppContext } from './app-context.ts';
+import {
+  type AppContext,
+  createAppContext,
+  type HelperLauncher,
+  keepsManagingHelper,
+} from './app-context.ts';
 
 function result<T>(envelope: IpcEnvelope<unknown>): T {
   assert.ok('result' in envelope, JSON.stringify(envelope));
@@ -96,5 +102,93 @@ describe('main-side handlers through the real helper process', () => {
     const history = result<{ operation: string; result: string }[]>(await app.dispatch('history:list', {}));
     assert.ok(history.some((h) => h.operation === 'pin' && h.result === 'ok'));
     assert.ok(events.includes('sysroot:changed'));
+  });
+});
+
+describe('who authorises a mutation', () => {
+  it('keeps the managing helper for the Electron app and as root, never for browser mode as a user', () => {
+    assert.equal(keepsManagingHelper('electron', false), true);
+    assert.equal(keepsManagingHelper('electron', true), true);
+    assert.equal(keepsManagingHelper('browser', true), true);
+    assert.equal(keepsManagingHelper('browser', false), false);
+  });
+
+  /** An app context whose helpers are stand-ins that count launches and closes. */
+  async function counted(mode: 'browser' | 'electron', isRoot: boolean) {
+    const dataDir = mkdtempSync(join(tmpdir(), 'hindsight-app-'));
+    const launches: { mode: string; privileged: boolean }[] = [];
+    let open = 0;
+    const launchHelper: HelperLauncher = async (options) => {
+      launches.push({ mode: options.mode, privileged: options.privileged });
+      open++;
+      let closed = false;
+      return {
+        hello: { privileged: options.privileged, mode: options.mode } as HelperHello,
+        call: async () => ({}) as never,
+        async close() {
+          if (!closed) open--;
+          closed = true;
+        },
+      };
+    };
+    const app = await createAppContext({
+      mode,
+      sysroot: dataDir,
+      dataDir,
+      launchHelper,
+      emit: () => {},
+      isRoot,
+    });
+    return {
+      app,
+      launches,
+      open: () => open,
+      async done() {
+        await app.dispose();
+        rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  }
+
+  const managers = (launches: { mode: string }[]) =>
+    launches.filter((l) => l.mode.startsWith('manage')).length;
+
+  it('browser mode as a user starts (and so authorises) a managing helper per mutation, and closes it', async () => {
+    const t = await counted('browser', false);
+    try {
+      await t.app.dispatch('deployments:pin', { deployment: '1' });
+      assert.equal(managers(t.launches), 1);
+      assert.equal(t.open(), 0, 'the helper is closed once the mutation is done');
+      await Promise.all([
+        t.app.dispatch('deployments:unpin', { deployment: '1' }),
+        t.app.dispatch('system:reboot', {}),
+      ]);
+      assert.equal(managers(t.launches), 3, 'a fresh authorisation for every mutation');
+      // Each one asks for the never-kept, single-change action (org.hindsight.manage-once).
+      assert.ok(
+        t.launches.filter((l) => l.mode !== 'read').every((l) => l.mode === 'manage-once' && l.privileged),
+      );
+      assert.equal(t.open(), 0);
+    } finally {
+      await t.done();
+    }
+  });
+
+  it('the Electron app, and browser mode as root, keep one managing helper', async () => {
+    for (const [mode, isRoot] of [
+      ['electron', false],
+      ['browser', true],
+    ] as const) {
+      const t = await counted(mode, isRoot);
+      try {
+        await t.app.dispatch('deployments:pin', { deployment: '1' });
+        await t.app.dispatch('deployments:unpin', { deployment: '1' });
+        assert.equal(managers(t.launches), 1, `${mode}, root: ${isRoot}`);
+        assert.ok(t.launches.every((l) => l.mode !== 'manage-once'));
+        assert.equal(t.open(), 1, 'kept open for the next mutation');
+      } finally {
+        await t.done();
+      }
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { HelperMode } from '../../shared/helper-contract.ts';
 import type { IpcEventName, IpcEvents } from '../../shared/ipc-contract.ts';
 import { AppCache } from '../core/app-cache.ts';
 import { buildDemo, defaultDemoDir } from '../core/fixtures/demo.ts';
@@ -11,12 +12,12 @@ export interface OwnedHelper extends HelperPort {
 }
 
 /**
- * Starts a helper process. `read` helpers never change the system; `manage` ones may. `privileged`
- * asks for root (pkexec on a desktop; direct when this process is root already).
+ * Starts a helper process (modes: see HELPER_MODES). `privileged` asks for root (pkexec on a desktop;
+ * direct when this process is root already).
  */
 export type HelperLauncher = (options: {
   sysroot: string;
-  mode: 'read' | 'manage';
+  mode: HelperMode;
   privileged: boolean;
 }) => Promise<OwnedHelper>;
 
@@ -37,6 +38,20 @@ export function oneAtATime(helper: OwnedHelper): OwnedHelper {
   };
 }
 
+/**
+ * Whether a managing helper, once started and authorised, is kept for the mutations after it.
+ *
+ * The Electron app has one client, its own window (every IPC sender is checked), so the root helper
+ * the user authorised serves that user's next clicks too. Browser mode serves any tab that holds a
+ * tab secret, and every tab, as well as anything that got hold of a secret, would ride on an
+ * authorisation another tab obtained for its own action: there, each mutation starts its own helper
+ * through pkexec, so polkit asks again, and closes it when the mutation is done. As root there is
+ * nothing to ask (no pkexec, as in CI and a booted test guest): one helper is kept.
+ */
+export function keepsManagingHelper(mode: HandlerContext['mode'], isRoot: boolean): boolean {
+  return mode !== 'browser' || isRoot;
+}
+
 export interface AppContextOptions {
   mode: HandlerContext['mode'];
   /** Explicit sysroot; default: / on a booted OSTree system, else the embedded demo. */
@@ -47,6 +62,8 @@ export interface AppContextOptions {
   launchHelper: HelperLauncher;
   emit<E extends IpcEventName>(event: E, payload: IpcEvents[E]): void;
   log?: (line: string) => void;
+  /** Whether this process runs as root; default: asked of the process (tests pass it). */
+  isRoot?: boolean;
 }
 
 export interface AppContext {
@@ -73,7 +90,12 @@ export async function createAppContext(options: AppContextOptions): Promise<AppC
   const cache = new AppCache(join(options.dataDir, 'cache.sqlite'));
   let reader: Promise<OwnedHelper> | null = null;
   let manager: Promise<OwnedHelper> | null = null;
-  const isRoot = process.getuid?.() === 0;
+  const isRoot = options.isRoot ?? process.getuid?.() === 0;
+  const keepManager = keepsManagingHelper(options.mode, isRoot);
+  /** Helpers started for one mutation and not closed yet (dispose closes them). */
+  const oneOff = new Set<Promise<OwnedHelper>>();
+  /** Mutations run one after another, as through the one kept helper (the helper refuses a second as busy). */
+  let mutations: Promise<unknown> = Promise.resolve();
 
   /** A helper promise that is forgotten when it fails, so the next call tries again. */
   const start = (
@@ -94,7 +116,24 @@ export async function createAppContext(options: AppContextOptions): Promise<AppC
     demo,
     cache,
     reader: () => reader ?? start('read', isRoot, (p) => (reader = p)),
-    manager: () => manager ?? start('manage', true, (p) => (manager = p)),
+    manage(use) {
+      const run = async () => {
+        if (keepManager) return use(await (manager ?? start('manage', true, (p) => (manager = p))));
+        const launched = options.launchHelper({ sysroot, mode: 'manage-once', privileged: true });
+        oneOff.add(launched);
+        launched.catch(() => oneOff.delete(launched));
+        const helper = await launched;
+        try {
+          return await use(helper);
+        } finally {
+          await helper.close();
+          oneOff.delete(launched);
+        }
+      };
+      const next = mutations.then(run);
+      mutations = next.catch(() => undefined);
+      return next;
+    },
     async unlock() {
       if ((await ctx.reader()).hello.privileged) return;
       const old = reader;
@@ -110,7 +149,9 @@ export async function createAppContext(options: AppContextOptions): Promise<AppC
     demo,
     dispatch: (channel, request) => dispatch(handlers, channel, request),
     async dispose() {
-      const helpers = await Promise.allSettled([reader, manager].filter(Boolean) as Promise<OwnedHelper>[]);
+      const helpers = await Promise.allSettled(
+        [reader, manager, ...oneOff].filter(Boolean) as Promise<OwnedHelper>[],
+      );
       await Promise.all(helpers.map((h) => (h.status === 'fulfilled' ? h.value.close() : undefined)));
       cache.close();
     },

@@ -1,5 +1,5 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, lstatSync, mkdirSync, readFileSync } from 'node:fs';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { chmodSync, lstatSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,17 +9,24 @@ import {
   BROWSER_ROUTES,
   type IpcEnvelope,
   type IpcEventName,
-  TOKEN_COOKIE,
-  TOKEN_HEADER,
+  TAB_SECRET_HEADER,
 } from '../../shared/ipc-contract.ts';
+import { makeDataFolder } from '../core/app-cache.ts';
 import { writeFileAtomic } from '../core/atomic-write.ts';
 import { CONTENT_SECURITY_POLICY } from './security.ts';
 
 /**
  * Browser mode: the same renderer and the same main-side handlers over HTTP on loopback, for
- * machines without the Electron binary and for end-to-end tests in Chromium. Every request needs
- * the secret (header, or the HttpOnly cookie set when the page is opened with it), the Host must be
- * loopback (no DNS rebinding) and an Origin, when sent, must be this server's.
+ * machines without the Electron binary and for end-to-end tests in Chromium.
+ *
+ * Who may call: a tab, by the secret it holds. The printed address carries a one-time link token
+ * that does nothing but open the page; the page's script trades it (POST `session`) for a tab secret
+ * that it keeps in sessionStorage and sends in a header with every call and on the event stream.
+ * Nothing is ever put in a cookie: cookies are scoped to a host, not a port, so one set by
+ * 127.0.0.1:PORT is sent to every other server on 127.0.0.1 as well, and a page or server there
+ * would get it. A header is sent only by script running on this origin, and sessionStorage belongs
+ * to this origin and this tab. The Host must be this server's own address (no DNS rebinding) and an
+ * Origin, when sent, this server's (no cross-origin calls or forms).
  */
 
 export interface BrowserServerOptions {
@@ -35,9 +42,13 @@ export interface BrowserServerOptions {
 }
 
 export interface BrowserServer {
+  /** The address to open: this run's first one-time link. */
   url: string;
   port: number;
+  /** The server's own secret (the key tab secrets are made with); it never goes to a browser. */
   token: string;
+  /** Another one-time address, for another tab. */
+  newLink(): string;
   broadcast(event: IpcEventName, payload: unknown): void;
   close(): Promise<void>;
 }
@@ -58,15 +69,15 @@ const TYPES: Record<string, string> = {
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 
 /**
- * The secret kept in `file`, made on first use: a page left open while the server restarts (the
- * machine rebooted, `hindsight serve` was started again) still holds it in its cookie and header,
- * so it reconnects by itself. The folder is made 0700 and the file 0600, written atomically. A file
+ * The secret kept in `file`, made on first use: the key tab secrets are made with (see tabSecrets),
+ * so a page left open while the server restarts (the machine rebooted, `hindsight serve` was started
+ * again) is still let in and reconnects by itself. The folder is made 0700 and the file 0600, written atomically. A file
  * that is missing, is not a plain file, does not hold a token, or that others could read (the secret
  * may have leaked) is replaced by a fresh secret.
  */
 export function persistentToken(file: string): string {
   const dir = dirname(file);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  makeDataFolder(dir, 0o700);
   // mkdir's mode does nothing for a folder that already exists.
   chmodSync(dir, 0o700);
   try {
@@ -108,20 +119,40 @@ function listenError(error: Error, port: number): HindsightError {
   );
 }
 
-function sameSecret(given: string | undefined, token: string): boolean {
+function sameSecret(given: string | undefined, expected: string): boolean {
   if (!given) return false;
   const a = Buffer.from(given);
-  const b = Buffer.from(token);
+  const b = Buffer.from(expected);
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-function cookie(req: IncomingMessage, name: string): string | undefined {
-  for (const part of (req.headers.cookie ?? '').split(';')) {
-    const [key, ...rest] = part.trim().split('=');
-    if (key === name) return rest.join('=');
-  }
-  return undefined;
+/** 16 random bytes, a dot, their HMAC-SHA256: the shape of a tab secret. */
+const TAB_SECRET_SHAPE = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/;
+
+/**
+ * Tab secrets are made from the server's secret rather than remembered: `id.HMAC(key, id)`. Only
+ * whoever holds the key (this server, and the next one started with the same token file) can make
+ * one, so after a restart a tab's secret is still good and the tab reconnects by itself, with no
+ * list of issued secrets to write next to the token, keep private and prune. The tab keeps its secret
+ * in sessionStorage: it survives reloads and the server going away, and is gone with the tab.
+ * Replacing the token file (deleting it) ends every tab's access at once.
+ */
+export function tabSecrets(key: string): { issue(): string; valid(given: string | undefined): boolean } {
+  const mac = (id: string): string =>
+    createHmac('sha256', key).update(`hindsight browser tab ${id}`).digest('base64url');
+  return {
+    issue() {
+      const id = randomBytes(16).toString('base64url');
+      return `${id}.${mac(id)}`;
+    },
+    valid(given) {
+      const m = TAB_SECRET_SHAPE.exec(given ?? '');
+      return m !== null && sameSecret(m[2], mac(m[1] as string));
+    },
+  };
 }
+
+const digest = (value: string): string => createHash('sha256').update(value).digest('hex');
 
 function send(
   res: ServerResponse,
@@ -140,6 +171,66 @@ function send(
     ...extra,
   });
   res.end(body);
+}
+
+const NO_ACCESS_STYLE = `
+  :root { color-scheme: light dark; font-family: system-ui, -apple-system, "Cantarell", "Segoe UI", "Noto Sans", sans-serif; }
+  body { margin: 0; min-height: 100vh; display: grid; place-items: center; background: #f5f6f8; color: #1b1f24; }
+  main { max-width: 34rem; margin: 2rem; padding: 2rem 2.25rem; background: #fff; border: 1px solid #d9dee4; border-radius: 12px; }
+  h1 { margin: 0 0 0.75rem; font-size: 1.35rem; }
+  p { line-height: 1.5; color: #3d454e; }
+  code { font-family: ui-monospace, "DejaVu Sans Mono", monospace; background: #f0f2f5; padding: 0.1rem 0.35rem; border-radius: 6px; white-space: nowrap; }
+  @media (prefers-color-scheme: dark) {
+    body { background: #0f1216; color: #e6e9ed; }
+    main { background: #171b21; border-color: #2d333b; }
+    p { color: #b1bac4; }
+    code { background: #22272e; }
+  }`;
+
+/** What a browser sees without a valid address: how to get one. No script; its one style is hashed. */
+const NO_ACCESS_PAGE = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Hindsight: open a new address</title>
+<style>${NO_ACCESS_STYLE}</style>
+</head>
+<body>
+<main>
+<h1>This address no longer opens Hindsight</h1>
+<p>Each address Hindsight prints opens one tab, once, so that nothing else on this computer can reuse it. A tab that is already open keeps working, also after Hindsight restarts.</p>
+<p>To open Hindsight again, run <code>hindsight start</code> (or <code>hindsight serve</code>) in a terminal and open the new address it prints.</p>
+</main>
+</body>
+</html>
+`;
+
+const NO_ACCESS_CSP = [
+  "default-src 'none'",
+  `style-src 'sha256-${createHash('sha256').update(NO_ACCESS_STYLE).digest('base64')}'`,
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const API_PREFIX = '/api/';
+
+/** A refusal: JSON `{error}` for API routes, the page above for a page without access, else text. */
+function refuse(
+  res: ServerResponse,
+  path: string,
+  status: number,
+  code: 'not-authorized' | 'refused' | 'bad-request',
+  message: string,
+): void {
+  if (path.startsWith(API_PREFIX)) {
+    send(res, status, JSON.stringify({ error: { code, message } }), 'application/json');
+  } else if (status === 401) {
+    send(res, 401, NO_ACCESS_PAGE, TYPES['.html'], { 'content-security-policy': NO_ACCESS_CSP });
+  } else {
+    send(res, status, message);
+  }
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
@@ -164,53 +255,94 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
   const token =
     options.token ??
     (options.tokenFile ? persistentToken(options.tokenFile) : randomBytes(32).toString('base64url'));
+  const tabs = tabSecrets(token);
+  /**
+   * One-time link tokens not used yet, by their SHA-256 (a lookup by digest tells a timing
+   * observer nothing about the token). Kept in memory only: a link printed by an earlier run, found
+   * later in a terminal's scrollback or a browser's history, opens nothing.
+   */
+  const links = new Set<string>();
   const clients = new Set<ServerResponse>();
   let port = 0;
-  const allowedHosts = (): string[] => [`127.0.0.1:${port}`, `localhost:${port}`];
-  const allowedOrigins = (): string[] => allowedHosts().map((h) => `http://${h}`);
-
-  const authorised = (req: IncomingMessage, url: URL): boolean =>
-    sameSecret(req.headers[TOKEN_HEADER] as string | undefined, token) ||
-    sameSecret(cookie(req, TOKEN_COOKIE), token) ||
-    sameSecret(url.searchParams.get('token') ?? undefined, token);
+  // Only the address the server listens on: a page reached by another name (a DNS-rebound domain,
+  // "localhost") is another origin and gets nothing.
+  const ownHost = (): string => `127.0.0.1:${port}`;
+  const ownOrigin = (): string => `http://${ownHost()}`;
+  const newLink = (): string => {
+    const link = randomBytes(32).toString('base64url');
+    links.add(digest(link));
+    return `${ownOrigin()}/?token=${link}`;
+  };
+  const tabAllowed = (req: IncomingMessage): boolean =>
+    tabs.valid(req.headers[TAB_SECRET_HEADER] as string | undefined);
 
   const server = createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const path = url.pathname;
     try {
-      if (!allowedHosts().includes(req.headers.host ?? '')) return send(res, 421, 'wrong host');
-      const origin = req.headers.origin;
-      if (origin !== undefined && !allowedOrigins().includes(origin))
-        return send(res, 403, 'cross-origin requests are refused');
-      const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
-      if (!authorised(req, url)) {
-        return send(
-          res,
-          401,
-          'Hindsight: open the address that `hindsight serve` printed (it carries the access token).',
-        );
+      if (req.headers.host !== ownHost()) {
+        return refuse(res, path, 421, 'refused', `Hindsight answers only at ${ownHost()}`);
       }
-
-      if (url.pathname === BROWSER_ROUTES.invoke) {
-        if (req.method !== 'POST') return send(res, 405, 'POST only');
-        if (!(req.headers['content-type'] ?? '').startsWith('application/json'))
-          return send(res, 415, 'JSON only');
-        let body: { channel?: unknown; request?: unknown };
+      // Browsers send Origin with every cross-origin request and every POST: a page on another port,
+      // another host or a sandboxed frame ("null") is refused before anything else is looked at.
+      const origin = req.headers.origin;
+      if (origin !== undefined && origin !== ownOrigin()) {
+        return refuse(res, path, 403, 'refused', 'cross-origin requests are refused');
+      }
+      const noTab = (): void =>
+        refuse(
+          res,
+          path,
+          401,
+          'not-authorized',
+          'this tab has no access to Hindsight: run `hindsight start` and open the new address it prints',
+        );
+      const readJson = async <T>(): Promise<T | null> => {
+        if (!(req.headers['content-type'] ?? '').startsWith('application/json')) {
+          refuse(res, path, 415, 'bad-request', 'JSON only');
+          return null;
+        }
         try {
-          body = JSON.parse(await readBody(req)) as typeof body;
+          return JSON.parse(await readBody(req)) as T;
         } catch (error) {
           const message =
             (error as Error).message === 'request too large' ? 'request too large' : 'request is not JSON';
-          return send(
+          refuse(res, path, 400, 'bad-request', message);
+          return null;
+        }
+      };
+
+      if (path === BROWSER_ROUTES.session) {
+        if (req.method !== 'POST') return refuse(res, path, 405, 'bad-request', 'POST only');
+        const body = await readJson<{ token?: unknown }>();
+        if (body === null) return;
+        const link = typeof body?.token === 'string' ? digest(body.token) : '';
+        // Used once: whoever trades the link first gets the tab secret; the link opens nothing after.
+        if (!links.delete(link)) {
+          return refuse(
             res,
-            400,
-            JSON.stringify({ error: { code: 'bad-request', message } }),
-            'application/json',
+            path,
+            401,
+            'not-authorized',
+            'this address was used already or is from an earlier run: run `hindsight start` and open the new address it prints',
           );
         }
+        return send(res, 200, JSON.stringify({ secret: tabs.issue() }), 'application/json');
+      }
+
+      if (path === BROWSER_ROUTES.invoke) {
+        if (!tabAllowed(req)) return noTab();
+        if (req.method !== 'POST') return refuse(res, path, 405, 'bad-request', 'POST only');
+        const body = await readJson<{ channel?: unknown; request?: unknown }>();
+        if (body === null) return;
         const envelope = await options.dispatch(body?.channel, body?.request);
         return send(res, 200, JSON.stringify(envelope), 'application/json');
       }
 
-      if (url.pathname === BROWSER_ROUTES.events) {
+      if (path === BROWSER_ROUTES.events) {
+        // Read by the page with fetch(), which, unlike EventSource, can send the tab secret.
+        if (!tabAllowed(req)) return noTab();
+        if (req.method !== 'GET') return refuse(res, path, 405, 'bad-request', 'GET only');
         res.writeHead(200, {
           'content-type': 'text/event-stream',
           'cache-control': 'no-store',
@@ -223,8 +355,20 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
         return;
       }
 
-      if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'GET only');
-      const relative = url.pathname === '/' ? 'index.html' : url.pathname.slice(1);
+      if (path.startsWith(API_PREFIX)) return refuse(res, path, 404, 'bad-request', 'no such route');
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        return refuse(res, path, 405, 'bad-request', 'GET only');
+      }
+      if (path === BROWSER_ROUTES.noAccess) return noTab();
+
+      // The page and its scripts and styles are the renderer as installed, the same for everyone:
+      // they hold no secret and need none, so a reload (its address no longer has the link) works.
+      // A link in the address, though, must be one not used yet: a used one gets the page that says
+      // how to get a new address. The page's script, finding neither link nor tab secret, goes there.
+      const relative = path === '/' ? 'index.html' : path.slice(1);
+      if (relative === 'index.html' && url.searchParams.has('token')) {
+        if (!links.has(digest(url.searchParams.get('token') ?? ''))) return noTab();
+      }
       const file = normalize(join(options.rendererDir, relative));
       if (!file.startsWith(options.rendererDir + sep)) return send(res, 404, 'not found');
       let content: Buffer;
@@ -233,12 +377,7 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
       } catch {
         return send(res, 404, 'not found');
       }
-      const extra: Record<string, string> = {};
-      if (relative === 'index.html') {
-        // The page's scripts and the event stream authenticate with this cookie from now on.
-        extra['set-cookie'] = `${TOKEN_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`;
-      }
-      return send(res, 200, content, TYPES[extname(file)] ?? 'application/octet-stream', extra);
+      return send(res, 200, content, TYPES[extname(file)] ?? 'application/octet-stream');
     } catch (error) {
       if (!res.headersSent) send(res, 500, `internal error: ${(error as Error).message.split('\n')[0]}`);
       else res.end();
@@ -256,9 +395,10 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
   heartbeat.unref();
 
   return {
-    url: `http://127.0.0.1:${port}/?token=${token}`,
+    url: newLink(),
     port,
     token,
+    newLink,
     broadcast(event, payload) {
       const data = `data: ${JSON.stringify({ event, payload })}\n\n`;
       for (const client of clients) client.write(data);

@@ -33,8 +33,12 @@ export interface HandlerContext {
   cache: AppCache;
   /** The reading helper (unprivileged unless unlocked). */
   reader(): Promise<HelperPort>;
-  /** The managing helper (root: through pkexec on a desktop, directly when already root). */
-  manager(): Promise<HelperPort>;
+  /**
+   * Runs `use` with a managing helper (root: through pkexec on a desktop, directly when already
+   * root), one mutation at a time. Whether that helper is kept for the next mutation or started (and
+   * so authorised) afresh for this one alone is the app context's decision (keepsManagingHelper).
+   */
+  manage<T>(use: (helper: HelperPort) => Promise<T>): Promise<T>;
   /** Restarts the reading helper as root. */
   unlock(): Promise<void>;
   emit<E extends IpcEventName>(event: E, payload: IpcEvents[E]): void;
@@ -59,10 +63,20 @@ export function createHandlers(ctx: HandlerContext): Handlers {
     method: M,
     params: Omit<HelperParams<M>, 'sysroot' | 'os'>,
   ): Promise<HelperResult<M>> => {
-    let helper: HelperPort;
+    let reached = false;
     try {
-      helper = await ctx.manager();
+      return await ctx.manage(async (helper) => {
+        reached = true;
+        try {
+          return await helper.call(method, { ...target, ...params } as HelperParams<M>, (event) =>
+            ctx.emit('operation:progress', event),
+          );
+        } finally {
+          ctx.emit('sysroot:changed', { reason: method });
+        }
+      });
     } catch (error) {
+      if (reached) throw error;
       const time = new Date().toISOString();
       ctx.cache.recordAction({
         id: `app-${time}-${method}-${Math.random().toString(36).slice(2, 8)}`,
@@ -75,13 +89,6 @@ export function createHandlers(ctx: HandlerContext): Handlers {
         detail: toErrorPayload(error).message,
       });
       throw error;
-    }
-    try {
-      return await helper.call(method, { ...target, ...params } as HelperParams<M>, (event) =>
-        ctx.emit('operation:progress', event),
-      );
-    } finally {
-      ctx.emit('sysroot:changed', { reason: method });
     }
   };
 
@@ -119,6 +126,8 @@ export function createHandlers(ctx: HandlerContext): Handlers {
     'etc:apply': (request) => mutate('etcApply', request),
     'etc:undo': (request) => mutate('etcUndo', request),
     'system:reboot': () => mutate('reboot', {}),
+    'backups:list': () => read('etcBackups', {}),
+    'backups:remove': (request) => mutate('etcRemoveBackup', request),
     'notes:list': async () => ctx.cache.listNotes(),
     'notes:set': async (request) => ctx.cache.setNote(request),
     'history:list': async (request) => {

@@ -17,9 +17,10 @@ export interface ServeOptions {
 }
 
 /**
- * `hindsight serve`: browser mode. Prints the URL with its token as the first line of stdout, serves
- * until SIGTERM or SIGINT, then stops the helpers and closes the cache. The token is kept in the
- * user's data folder, so a page left open reconnects when serve is started again (after a reboot).
+ * `hindsight serve`: browser mode. Prints the address to open as the first line of stdout (its link
+ * opens one tab, once: each run prints a new one), serves until SIGTERM or SIGINT, then stops the
+ * helpers and closes the cache. The server's secret is kept in the user's data folder, so a tab left
+ * open reconnects when serve is started again (after a reboot).
  */
 export async function runServe(options: ServeOptions): Promise<number> {
   const renderer = rendererDir();

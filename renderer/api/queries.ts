@@ -62,6 +62,7 @@ export const keys = {
   rollback: (target: string) => ['rollback-preview', target] as const,
   updates: ['updates-check'] as const,
   history: ['history'] as const,
+  backups: ['etc-backups'] as const,
 };
 
 function useChannel<C extends IpcChannel>(
@@ -113,6 +114,7 @@ export const useMerge = (source?: string, target?: string) =>
 export const useRollbackPreview = (target?: string) =>
   useChannel(keys.rollback(target ?? ''), 'rollback:preview', target ? { target } : {});
 export const useHistory = () => useChannel(keys.history, 'history:list', { limit: 1000 });
+export const useEtcBackups = () => useChannel(keys.backups, 'backups:list', {});
 
 /** The update check runs once per session on its own; a failure stays a failure, never "up to date". */
 export const useUpdateCheck = (enabled = true) =>

@@ -159,6 +159,7 @@ export const OPERATION_LABELS: Record<string, string> = {
   cancel: 'Cancelled an operation',
   etcApply: 'Applied /etc resolutions',
   etcUndo: 'Undid /etc resolutions',
+  etcRemoveBackup: 'Removed an /etc backup',
   reboot: 'Rebooted',
 };
 

@@ -1,22 +1,27 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useDeferredValue, useMemo, useRef, useState } from 'react';
 import type { HistoryEntry } from '../../shared/ipc-contract.ts';
-import { useHistory } from '../api/queries.ts';
+import type { EtcBackupInfo } from '../../shared/types.ts';
+import { useEtcBackups, useHistory, useOperation } from '../api/queries.ts';
 import { type SystemView, useSystem } from '../api/use-system.ts';
+import { ConfirmDialog } from '../components/dialog.tsx';
 import { Icon } from '../components/icons.tsx';
 import {
   Badge,
+  Button,
   EmptyState,
   ErrorNotice,
   IconButton,
   Loading,
+  Notice,
   ScreenHeader,
   ScrollRegion,
   SearchField,
   Segmented,
 } from '../components/ui.tsx';
-import { formatDate, formatRelative, plural, shortChecksum } from '../lib/format.ts';
-import { OPERATION_LABELS } from '../lib/labels.ts';
+import { formatBytes, formatDate, formatRelative, plural, shortChecksum } from '../lib/format.ts';
+import { OPERATION_LABELS, type Tone } from '../lib/labels.ts';
+import { useUi } from '../state/ui-store.ts';
 
 type ResultFilter = 'all' | 'ok' | 'error';
 
@@ -91,8 +96,174 @@ function who(entry: HistoryEntry): string {
   return 'unknown user';
 }
 
+const BACKUP_STATES: Record<EtcBackupInfo['state'], { label: string; tone: Tone; title: string }> = {
+  applied: { label: 'Applied', tone: 'info', title: 'Undo puts back the files it holds' },
+  prepared: {
+    label: 'Interrupted',
+    tone: 'warning',
+    title: 'The apply stopped part way; undo still puts back the files it holds',
+  },
+  undone: { label: 'Undone', tone: 'neutral', title: 'Its change was undone already' },
+};
+
+function backupTarget(b: EtcBackupInfo): string {
+  const t = b.target;
+  if (t.index === null) return `a removed deployment (${shortChecksum(t.checksum)}.${t.serial})`;
+  return `${t.version ?? shortChecksum(t.checksum)} (deployment ${t.index})`;
+}
+
+/**
+ * The copies of /etc files that `etc apply` keeps for undo: root-only, pruned after each apply by the
+ * limits shown here, and removable one by one (which cannot be taken back, hence the confirmation).
+ */
+function EtcBackups() {
+  const backups = useEtcBackups();
+  const remove = useOperation('backups:remove');
+  const unlock = useOperation('helper:unlock');
+  const toast = useUi((s) => s.toast);
+  const [removing, setRemoving] = useState<EtcBackupInfo | null>(null);
+  const list = backups.data;
+
+  return (
+    <section className="card backups-card" aria-labelledby="etc-backups-title">
+      <div className="backups-head">
+        <h2 id="etc-backups-title" className="backups-title">
+          /etc backups
+        </h2>
+        {list && (
+          <p className="muted backups-limits">
+            Made before each Apply, so that Undo can put the old files back; readable by root only. Hindsight
+            keeps at most {list.limits.maxCount}, none older than {list.limits.maxAgeDays} days, and always
+            the newest one of each deployment that has not been undone.
+          </p>
+        )}
+      </div>
+      {backups.isPending ? (
+        <Loading label="Reading the /etc backups…" compact />
+      ) : backups.isError ? (
+        <ErrorNotice
+          title="The /etc backups could not be read"
+          error={backups.error}
+          compact
+          onRetry={() => void backups.refetch()}
+        />
+      ) : !list?.readable ? (
+        <Notice
+          tone="warning"
+          icon="lock"
+          compact
+          title="Only an administrator can list the /etc backups"
+          actions={
+            <Button size="sm" icon="lock" busy={unlock.isPending} onClick={() => unlock.mutate({})}>
+              Unlock
+            </Button>
+          }
+        >
+          {unlock.error && <ErrorNotice error={unlock.error} compact />}
+        </Notice>
+      ) : list.backups.length === 0 ? (
+        <p className="muted">No /etc backups: Apply on the Merge screen makes one.</p>
+      ) : (
+        <ScrollRegion label="/etc backups, newest first" className="backups-scroll">
+          <table className="meta-table backups-table">
+            <thead>
+              <tr>
+                <th scope="col">Made</th>
+                <th scope="col">Written to</th>
+                <th scope="col">State</th>
+                <th scope="col">Files</th>
+                <th scope="col">Size</th>
+                <th scope="col">
+                  <span className="sr-only">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.backups.map((b) => {
+                const state = BACKUP_STATES[b.state];
+                return (
+                  <tr key={b.id} aria-label={`Backup ${b.id}`}>
+                    <td>
+                      <time dateTime={b.time} title={`${formatDate(b.time)} · ${b.id}`}>
+                        {formatRelative(b.time)}
+                      </time>
+                    </td>
+                    <td>{backupTarget(b)}</td>
+                    <td>
+                      <span className="backups-state">
+                        <Badge tone={state.tone} title={state.title}>
+                          {state.label}
+                        </Badge>
+                        {b.keptForUndo && (
+                          <Badge
+                            tone="success"
+                            title="Kept whatever the limits: the newest backup that can still undo this deployment’s /etc"
+                          >
+                            Kept for undo
+                          </Badge>
+                        )}
+                      </span>
+                    </td>
+                    <td>{b.files.toLocaleString()}</td>
+                    <td>{formatBytes(b.bytes)}</td>
+                    <td>
+                      <IconButton
+                        icon="trash"
+                        label={`Remove backup ${b.id}`}
+                        onClick={() => {
+                          remove.reset();
+                          setRemoving(b);
+                        }}
+                      />
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </ScrollRegion>
+      )}
+      <ConfirmDialog
+        open={removing !== null}
+        title="Remove this /etc backup?"
+        confirmLabel="Remove backup"
+        tone="danger"
+        busy={remove.isPending}
+        error={remove.error}
+        onCancel={() => {
+          setRemoving(null);
+          remove.reset();
+        }}
+        onConfirm={() => {
+          if (!removing) return;
+          remove.mutate(
+            { backupId: removing.id },
+            {
+              onSuccess: () => {
+                setRemoving(null);
+                toast('success', 'The /etc backup was removed.');
+              },
+            },
+          );
+        }}
+      >
+        {removing && (
+          <p>
+            The copies of {plural(removing.files, 'file')} taken {formatDate(removing.time)} before writing to{' '}
+            {backupTarget(removing)} are deleted for good.{' '}
+            {removing.state === 'undone'
+              ? 'That change was undone already.'
+              : 'That change can then no longer be undone.'}
+          </p>
+        )}
+      </ConfirmDialog>
+    </section>
+  );
+}
+
 export function HistoryScreen() {
   const history = useHistory();
+  const backups = useEtcBackups();
   const system = useSystem();
   const [query, setQuery] = useState('');
   const deferred = useDeferredValue(query);
@@ -127,10 +298,14 @@ export function HistoryScreen() {
             label="Refresh history"
             variant="secondary"
             size="md"
-            onClick={() => void history.refetch()}
+            onClick={() => {
+              void history.refetch();
+              void backups.refetch();
+            }}
           />
         }
       />
+      <EtcBackups />
       {history.isPending ? (
         <Loading label="Reading the history…" />
       ) : history.isError ? (

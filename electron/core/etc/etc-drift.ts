@@ -8,6 +8,7 @@ import type {
   FileMeta,
   StatusReport,
 } from '../../../shared/types.ts';
+import { confineTree } from '../confined-fs.ts';
 import { resolveDeployment } from '../ostree/selectors.ts';
 import { deploymentPath } from '../ostree/sysroot.ts';
 import { type BaseListing, type BaseTreeMemo, type BaseTreeStore, rememberedBaseTree } from './base-tree.ts';
@@ -258,7 +259,11 @@ export function etcRoots(
   d: Parameters<typeof deploymentPath>[1],
 ): { base: string; local: string } {
   const tree = deploymentPath(sysroot, d);
-  return { base: join(tree, 'usr', 'etc'), local: join(tree, 'etc') };
+  const roots = { base: join(tree, 'usr', 'etc'), local: join(tree, 'etc') };
+  // In the root helper, everything below these is then read through link-free descriptors.
+  confineTree(roots.base);
+  confineTree(roots.local);
+  return roots;
 }
 
 /** /etc drift of one deployment: its `etc` against its `usr/etc`. */

@@ -9,6 +9,7 @@ import type {
   SideStatus,
   StatusReport,
 } from '../../../shared/types.ts';
+import { confineTree } from '../confined-fs.ts';
 import { ostree } from '../ostree/ostree-cli.ts';
 import { resolveDeployment, resolveSnapshot, type SnapshotTarget } from '../ostree/selectors.ts';
 import { repoPath } from '../ostree/sysroot.ts';
@@ -155,6 +156,7 @@ export async function withUpstreamEtc<T>(
   if (target.kind === 'deployment') return use(etcRoots(report.sysroot, target.deployment).base);
   const checkout = await checkoutCommitEtc(repoPath(report.sysroot), target.ref.checksum);
   try {
+    confineTree(checkout.dir);
     return await use(checkout.dir);
   } finally {
     checkout.dispose();

@@ -1,6 +1,7 @@
-import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, statSync } from 'node:fs';
+import { closeSync, lstatSync, readdirSync, readlinkSync, readSync, statSync } from 'node:fs';
 import { HindsightError } from '../../../shared/errors.ts';
 import type { ContentKind, EtcPath, FileMeta, FileType } from '../../../shared/types.ts';
+import { confinedDir, confinedEntry, openRegularFile } from '../confined-fs.ts';
 import { settled } from '../file-state.ts';
 
 /**
@@ -83,7 +84,7 @@ export function lstatNode(path: Buffer): NodeInfo | null {
   let st: ReturnType<typeof lstatSync>;
   try {
     // No exception for a missing path: throwing and catching costs more than the lstat itself.
-    st = lstatSync(path, { throwIfNoEntry: false });
+    st = lstatSync(confinedEntry(path), { throwIfNoEntry: false });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return null;
@@ -119,7 +120,7 @@ function symlinkTarget(path: Buffer, link: NodeInfo): Buffer {
     for (const e of entries) if (sameState(e.link, link)) return e.target;
   }
   const before = Date.now();
-  const target = readlinkSync(path, { encoding: 'buffer' });
+  const target = readlinkSync(confinedEntry(path), { encoding: 'buffer' });
   if (allSettled([link], before)) {
     if (targetCount >= MEMORY_LIMIT) {
       targets.clear();
@@ -165,7 +166,7 @@ export function requireEtcRoot(root: string): void {
 
 export function listDir(path: Buffer): Buffer[] {
   try {
-    return readdirSync(path, { encoding: 'buffer' });
+    return readdirSync(confinedDir(path), { encoding: 'buffer' });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return [];
@@ -241,8 +242,8 @@ export function sameBytes(a: Buffer, b: Buffer, size: number): boolean {
   let fa = -1;
   let fb = -1;
   try {
-    fa = openSync(a, 'r');
-    fb = openSync(b, 'r');
+    fa = openRegularFile(a);
+    fb = openRegularFile(b);
     chunkA ??= Buffer.allocUnsafeSlow(CHUNK);
     chunkB ??= Buffer.allocUnsafeSlow(CHUNK);
     const ba = chunkA;
@@ -472,8 +473,9 @@ export function contentKind(path: Buffer, node: NodeInfo | null): ContentKind {
 }
 
 function readWhole(path: Buffer, size: number): Buffer {
-  const fd = openSync(path, 'r');
+  let fd = -1;
   try {
+    fd = openRegularFile(path);
     const buf = Buffer.allocUnsafe(size);
     const n = readFully(fd, buf, size, 0);
     return buf.subarray(0, n);
@@ -484,7 +486,7 @@ function readWhole(path: Buffer, size: number): Buffer {
       `cannot read ${printablePath(path)}: ${code === 'EACCES' ? 'permission denied (root only)' : (code ?? 'error')}`,
     );
   } finally {
-    closeSync(fd);
+    if (fd >= 0) closeSync(fd);
   }
 }
 
