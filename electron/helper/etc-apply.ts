@@ -313,7 +313,9 @@ function ioError(error: unknown, path: Buffer): HindsightError {
   if (code === 'EACCES' || code === 'EPERM') {
     return new HindsightError('not-authorized', `cannot write ${printablePath(path)}: permission denied`);
   }
-  if (code === 'ENOTDIR' || code === 'ELOOP' || code === 'EINVAL') {
+  // Its folder was checked (or made) just before: one that is gone, is back, or became a link has
+  // been swapped under Hindsight by someone else.
+  if (code === 'ENOENT' || code === 'EEXIST' || code === 'ENOTDIR' || code === 'ELOOP' || code === 'EINVAL') {
     return new HindsightError(
       'refused',
       `${printablePath(path)} changed while Hindsight wrote it (a folder on the way is no longer a folder, or the file is no longer a file); nothing was written there`,

@@ -120,7 +120,16 @@ function symlinkTarget(path: Buffer, link: NodeInfo): Buffer {
     for (const e of entries) if (sameState(e.link, link)) return e.target;
   }
   const before = Date.now();
-  const target = readlinkSync(confinedEntry(path), { encoding: 'buffer' });
+  let target: Buffer;
+  try {
+    target = readlinkSync(confinedEntry(path), { encoding: 'buffer' });
+  } catch (error) {
+    // lstat saw a symlink a moment ago: it has been replaced (EINVAL: no longer a link) or removed.
+    throw new HindsightError(
+      'unreadable',
+      `${printablePath(path)} changed while Hindsight read it (${(error as NodeJS.ErrnoException).code ?? 'error'}); try again`,
+    );
+  }
   if (allSettled([link], before)) {
     if (targetCount >= MEMORY_LIMIT) {
       targets.clear();
