@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deploymentEtc, expect, hindsightPerFile, selectorOf, test, version } from './support/hindsight.ts';
@@ -94,4 +95,26 @@ test('a whole-file edit is written as typed', async () => {
   const editor = detail.getByRole('textbox', { name: 'Result text of /etc/ssh/sshd_config' });
   await editor.fill('# edited in Hindsight\nPort 2200\nUsePAM yes\n');
   await expect(detail.getByText(/Apply writes your edited text/)).toBeVisible();
+});
+
+test('system accounts an earlier merge lost are flagged and put back, not silently dropped', async () => {
+  const { page } = hs;
+  // 3.0's /etc lost sshd and _ssh in an earlier whole-file merge; the update (4.0) still ships them.
+  // The update is downloaded first: a commit that is not in the repository cannot be reviewed yet.
+  const ref = execFileSync('ostree', ['refs', `--repo=${hs.demo.remoteRepo}`], { encoding: 'utf8' }).trim();
+  const update = execFileSync('ostree', ['rev-parse', `--repo=${hs.demo.remoteRepo}`, ref], {
+    encoding: 'utf8',
+  }).trim();
+  execFileSync('ostree', ['pull-local', `--repo=${hs.demo.sysroot}/ostree/repo`, hs.demo.remoteRepo, update]);
+  await hs.go('merge', { source: selectorOf(version(hs, '3.0')), target: update });
+  for (const [file, account] of [
+    ['passwd', 'sshd'],
+    ['group', '_ssh'],
+  ] as const) {
+    await page.getByRole('button', { name: new RegExp(`^${file}`) }).click();
+    const detail = page.getByRole('region', { name: `/etc/${file}` });
+    await expect(detail.getByText(`Missing system account: ${account}`)).toBeVisible();
+    const merged = detail.getByRole('region', { name: `Entry-by-entry merge of /etc/${file}` });
+    await expect(merged).toContainText(`${account}:x:`);
+  }
 });

@@ -149,7 +149,12 @@ export interface EtcDriftReport {
 export type SideStatus = 'unchanged' | 'added' | 'modified' | 'removed' | 'absent';
 export type OstreeOutcome = 'kept-local' | 'took-upstream' | 'deleted' | 'unchanged' | 'refused';
 export type MergeResult = 'clean' | 'conflict' | 'not-text' | 'none';
-export type MergeFlag = 'upstream-hidden' | 'deleted-but-changed-upstream' | 'type-conflict';
+export type MergeFlag =
+  | 'upstream-hidden'
+  | 'deleted-but-changed-upstream'
+  | 'type-conflict'
+  /** An account database lacks system accounts both images ship; the entry merge restores them. */
+  | 'missing-system-accounts';
 
 export interface ConflictHunk {
   /** 1-based line in the merged text where the conflict marker block starts. */
@@ -170,6 +175,8 @@ export interface EtcMergeFile extends EtcPath {
   /** The merged text; with conflict markers when merge is `conflict`. */
   merged?: string;
   conflicts?: ConflictHunk[];
+  /** System accounts (or `group: member`) the local file lacks and the merged text puts back. */
+  restored?: string[];
 }
 
 export interface EtcMergeReport {

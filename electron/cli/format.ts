@@ -198,6 +198,11 @@ export function formatMerge(report: EtcMergeReport): string {
       `${counts('deleted-but-changed-upstream')} deleted here but changed upstream, ${counts('type-conflict')} that OSTree refuses; ` +
       `${report.files.filter((f) => f.merge === 'conflict').length} line-merge conflicts.`,
   );
+  for (const f of report.files.filter((f) => f.restored?.length)) {
+    lines.push(
+      `${showPath(f)}: missing system accounts ${f.restored?.join(', ')}: both images define them; OSTree keeps them missing, the entry merge restores them.`,
+    );
+  }
   return `${lines.join('\n')}\n`;
 }
 

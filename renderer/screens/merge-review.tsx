@@ -321,6 +321,20 @@ function MergeFileDetail({
         </div>
       </header>
       <p className="outcome-explain">{info.explain}</p>
+      {file.restored?.length ? (
+        <Notice
+          tone="warning"
+          compact
+          title={`Missing system ${file.restored.length === 1 ? 'account' : 'accounts'}: ${file.restored.join(', ')}`}
+        >
+          <p>
+            Both images define {file.restored.length === 1 ? 'it' : 'them'}, but this /etc lacks{' '}
+            {file.restored.length === 1 ? 'it' : 'them'} (an earlier whole-file merge kept an older copy).
+            OSTree would keep {file.restored.length === 1 ? 'it' : 'them'} missing; Hindsight’s merge puts{' '}
+            {file.restored.length === 1 ? 'it' : 'them'} back.
+          </p>
+        </Notice>
+      ) : null}
       <div className="facts-row">
         <dl className="facts">
           <div>

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { mergeAccountDatabase } from './account-merge.ts';
+import { mergeAccountDatabase, systemNames } from './account-merge.ts';
 import { mergeLines } from './line-merge.ts';
 
 const base = 'root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n';
@@ -55,15 +55,50 @@ describe('account database merge by entry', () => {
       base.replace('/usr/sbin:', '/var/lib:'),
     );
     assert.equal(deletedLocally.conflicts.length, 1);
-    const deletedUnchanged = mergeAccountDatabase(
+  });
+
+  it('puts back system accounts both images ship that the local file lacks, and names them', () => {
+    // 3.0's /etc lost daemon in an earlier whole-file merge; 4.0 still ships it and adds sshd.
+    const lost = mergeAccountDatabase(
       'passwd',
       base,
       'root:x:0:0:root:/root:/bin/bash\n',
       `${base}sshd:x:101:65534::/run/sshd:/usr/sbin/nologin\n`,
     );
-    assert.deepEqual(deletedUnchanged.conflicts, []);
-    assert.doesNotMatch(deletedUnchanged.merged, /^daemon:/m);
-    assert.match(deletedUnchanged.merged, /^sshd:/m);
+    assert.deepEqual(lost.conflicts, []);
+    assert.match(lost.merged, /^daemon:x:1:1:/m);
+    assert.match(lost.merged, /^sshd:/m);
+    assert.deepEqual(lost.restored, ['daemon']);
+    // A user-range entry the images ship and the local file lacks is the user's call: a conflict.
+    const imageUser = `${base}guest:x:1001:1001::/home/guest:/bin/sh\n`;
+    const deleted = mergeAccountDatabase('passwd', imageUser, base, imageUser);
+    assert.equal(deleted.conflicts.length, 1);
+    assert.deepEqual(deleted.conflicts[0]?.base, ['guest:x:1001:1001::/home/guest:/bin/sh']);
+    assert.deepEqual(deleted.restored, []);
+  });
+
+  it('restores shadow and gshadow entries of system accounts, and image members of a group', () => {
+    const shadowBase = 'root:*:19000:0:99999:7:::\nsshd:!:19500::::::\nguest:!:19500::::::\n';
+    const users = systemNames(`${base}sshd:x:101:65534::/run/sshd:/usr/sbin/nologin\n`);
+    const shadow = mergeAccountDatabase(
+      'shadow',
+      shadowBase,
+      'root:$y$hash:19500:0:99999:7:::\n',
+      shadowBase,
+      {
+        users,
+      },
+    );
+    assert.deepEqual(shadow.restored, ['sshd']);
+    assert.match(shadow.merged, /^sshd:!:19500/m);
+    assert.equal(shadow.conflicts.length, 1, 'guest is no system account: the user decides');
+    const groupBase = 'adm:x:4:syslog\nusers:x:100:\n';
+    const group = mergeAccountDatabase('group', groupBase, 'adm:x:4:alice\nusers:x:100:\n', groupBase, {
+      users: new Set(['syslog']),
+    });
+    assert.deepEqual(group.conflicts, []);
+    assert.match(group.merged, /^adm:x:4:alice,syslog$/m);
+    assert.deepEqual(group.restored, ['adm: syslog']);
   });
 
   it('takes the one side that changed an entry, and keeps comments from yours', () => {

@@ -5,8 +5,48 @@ import { conflictBlock, joinLines, splitLines, type TextMerge } from './line-mer
  * Account databases merge by entry (the first `:` field), not by line: both sides' new entries are
  * kept, group member lists are united, and only an entry changed differently on both sides conflicts.
  * This is what makes "you added a user, the image added sshd" merge cleanly.
+ *
+ * A system account (uid or gid below 1000, or nobody/nogroup) that both images ship but the local
+ * file lacks is almost never a deliberate deletion: an earlier whole-file merge kept a local copy
+ * made before the image added it (DESIGN.md), and services break without it. Such entries, their
+ * shadow/gshadow entries and the image's system members of a group are restored, and named in
+ * `restored`; any other entry the images ship that the local file lacks is a conflict the user decides.
  */
 export const ACCOUNT_DATABASES = new Set(['passwd', 'group', 'shadow', 'gshadow', 'subuid', 'subgid']);
+
+/** Below this, an id is a system account's (Debian's and Fedora's SYS_UID_MAX is 999). */
+const FIRST_USER_ID = 1000;
+const NOBODY_ID = 65534;
+
+/** The names of system accounts (passwd) or groups (group) in a database's text. */
+export function systemNames(text: string): Set<string> {
+  const names = new Set<string>();
+  for (const line of splitLines(text).lines) {
+    if (!line || line.startsWith('#')) continue;
+    const fields = line.split(':');
+    const id = Number(fields[2]);
+    if (fields[0] && Number.isInteger(id) && (id < FIRST_USER_ID || id === NOBODY_ID)) names.add(fields[0]);
+  }
+  return names;
+}
+
+/**
+ * Which names count as system accounts for a database: its own ids for passwd and group; shadow and
+ * gshadow have no ids, so the names that are system accounts in the image's passwd or group.
+ */
+export interface AccountContext {
+  /** System account names of the new image's passwd (for shadow). */
+  users?: Set<string>;
+  /** System group names of the new image's group (for gshadow). */
+  groups?: Set<string>;
+}
+
+function isSystemEntry(database: string, key: string, line: string, context: AccountContext): boolean {
+  if (database === 'passwd' || database === 'group') return systemNames(line).has(key);
+  if (database === 'shadow') return context.users?.has(key) ?? false;
+  if (database === 'gshadow') return context.groups?.has(key) ?? false;
+  return false;
+}
 
 /** Where the comma-separated member lists are, per database (0-based field index). */
 const MEMBER_FIELDS: Record<string, number[]> = { group: [3], gshadow: [2, 3] };
@@ -79,17 +119,52 @@ function mergeEntry(
   return out.join(':');
 }
 
+/**
+ * Members both images list in a group that the local entry lacks, when they are system accounts:
+ * put back, as the entries themselves are. Returns the line with them appended, and their names.
+ */
+function restoreMembers(
+  database: string,
+  merged: string,
+  base: string | undefined,
+  upstream: string,
+  users: Set<string> | undefined,
+): { line: string; members: string[] } {
+  const fields = MEMBER_FIELDS[database];
+  if (!fields || base === undefined || !users) return { line: merged, members: [] };
+  const out = merged.split(':');
+  const b = base.split(':');
+  const u = upstream.split(':');
+  const restored: string[] = [];
+  for (const i of fields) {
+    const have = (out[i] ?? '').split(',').filter(Boolean);
+    const imageBoth = (b[i] ?? '').split(',').filter((m) => m && (u[i] ?? '').split(',').includes(m));
+    for (const m of imageBoth) {
+      if (!have.includes(m) && users.has(m)) {
+        have.push(m);
+        if (!restored.includes(m)) restored.push(m);
+      }
+    }
+    if (i < out.length) out[i] = have.join(',');
+  }
+  return { line: out.join(':'), members: restored };
+}
+
 export function mergeAccountDatabase(
   database: string,
   baseText: string,
   localText: string,
   upstreamText: string,
-): TextMerge {
+  context: AccountContext = {},
+): TextMerge & { restored: string[] } {
   const base = parse(baseText, database);
   const local = parse(localText, database);
   const upstream = parse(upstreamText, database);
   const out: string[] = [];
   const conflicts: ConflictHunk[] = [];
+  const restored: string[] = [];
+  /** Whether names here are checked against system users (group members: the image's passwd). */
+  const users = context.users;
   const conflict = (l: string[], b: string[], u: string[]): void => {
     conflicts.push({ line: out.length + 1, base: b, local: l, upstream: u });
     out.push(...conflictBlock(l, b, u));
@@ -101,7 +176,11 @@ export function mergeAccountDatabase(
     if (l !== undefined && u !== undefined) {
       const merged = mergeEntry(database, b, l, u);
       if (merged === null) conflict([l], b === undefined ? [] : [b], [u]);
-      else out.push(merged);
+      else {
+        const back = restoreMembers(database, merged, b, u, users);
+        out.push(back.line);
+        for (const m of back.members) restored.push(`${key}: ${m}`);
+      }
     } else if (l !== undefined) {
       // Gone upstream: drop it when the local side never touched it, conflict when it did.
       if (b === undefined) out.push(l);
@@ -123,13 +202,19 @@ export function mergeAccountDatabase(
     done.add(key);
     emit(key);
   });
-  // Entries deleted locally but changed upstream surface as conflicts; unchanged ones stay deleted.
+  // Entries both images ship that the local file lacks: a system account is restored (an earlier
+  // merge lost it); anything else is the user's call, as is an entry the new image changed.
+  // subuid/subgid lines are ranges, not accounts: one the image still ships stays deleted.
   for (const key of base.order) {
     if (done.has(key) || local.entries.has(key)) continue;
     done.add(key);
     const b = base.entries.get(key) as string;
     const u = upstream.entries.get(key);
-    if (u !== undefined && u !== b) conflict([], [b], [u]);
+    if (u === undefined) continue;
+    if (u === b && isSystemEntry(database, key, u, context)) {
+      out.push(u);
+      restored.push(key);
+    } else if (u !== b || (database !== 'subuid' && database !== 'subgid')) conflict([], [b], [u]);
   }
   for (const key of upstream.order) {
     if (done.has(key)) continue;
@@ -137,5 +222,5 @@ export function mergeAccountDatabase(
     emit(key);
   }
   const finalNewline = splitLines(localText).finalNewline || splitLines(upstreamText).finalNewline;
-  return { merged: joinLines(out, finalNewline), conflicts };
+  return { merged: joinLines(out, finalNewline), conflicts, restored };
 }

@@ -13,7 +13,12 @@ import { confineTree } from '../confined-fs.ts';
 import { ostree } from '../ostree/ostree-cli.ts';
 import { resolveDeployment, resolveSnapshot, type SnapshotTarget } from '../ostree/selectors.ts';
 import { repoPath } from '../ostree/sysroot.ts';
-import { isAccountDatabase, mergeAccountDatabase } from './account-merge.ts';
+import {
+  type AccountContext,
+  isAccountDatabase,
+  mergeAccountDatabase,
+  systemNames,
+} from './account-merge.ts';
 import { newBaseTreeMemo } from './base-tree.ts';
 import { etcRoots, nodeChanges, scanDrift } from './etc-drift.ts';
 import { absolute, compareBytes, encodeEtcPath, lstatNode, type NodeInfo, readText } from './etc-tree.ts';
@@ -60,10 +65,25 @@ function textMerge(
   base: string,
   local: string,
   upstream: string,
-): TextMerge & { strategy: 'lines' | 'entries' } {
+  accounts: () => AccountContext,
+): TextMerge & { strategy: 'lines' | 'entries'; restored?: string[] } {
   if (isAccountDatabase(relText))
-    return { ...mergeAccountDatabase(relText, base, local, upstream), strategy: 'entries' };
+    return { ...mergeAccountDatabase(relText, base, local, upstream, accounts()), strategy: 'entries' };
   return { ...mergeLines(base, local, upstream), strategy: 'lines' };
+}
+
+/** System account and group names of the new image (its passwd and group), read once per analysis. */
+function imageAccounts(upstreamRoot: string): () => AccountContext {
+  let known: AccountContext | null = null;
+  const names = (file: string): Set<string> => {
+    const path = absolute(upstreamRoot, Buffer.from(file));
+    const read = readText(path, lstatNode(path));
+    return read.kind === 'text' ? systemNames(read.text ?? '') : new Set();
+  };
+  return () => {
+    known ??= { users: names('passwd'), groups: names('group') };
+    return known;
+  };
 }
 
 /** The three-way analysis of every path that either side changed. */
@@ -81,6 +101,7 @@ export function analyzeMerge(roots: MergeRoots): EtcMergeFile[] {
     baseNodes.set(key, raw.base);
   }
   const files: EtcMergeFile[] = [];
+  const accounts = imageAccounts(roots.upstream);
   for (const rel of [...paths.values()].sort(compareBytes)) {
     const bPath = absolute(roots.base, rel);
     const lPath = absolute(roots.local, rel);
@@ -113,20 +134,37 @@ export function analyzeMerge(roots: MergeRoots): EtcMergeFile[] {
     const bothChanged = changed(local) && changed(upstream);
     const deleteVersusChange =
       (local === 'removed' && upstream === 'modified') || (upstream === 'removed' && local === 'modified');
+    // An account database only you changed may still lack system accounts the image ships (lost
+    // in an earlier whole-file merge): it is merged by entry too, and kept as OSTree would when
+    // nothing needs restoring.
+    const accountsOnlyLocal =
+      changed(local) && upstream === 'unchanged' && isAccountDatabase(file.path) && l?.type === 'file';
     if (deleteVersusChange) file.merge = 'conflict';
-    else if (bothChanged) {
+    else if (bothChanged || accountsOnlyLocal) {
       const texts = [
         b ? readText(bPath, b) : { kind: 'text' as const, text: '' },
         readText(lPath, l),
         readText(uPath, u),
       ];
       if (texts.every((t) => t.kind === 'text')) {
-        const result = textMerge(file.path, texts[0]?.text ?? '', texts[1]?.text ?? '', texts[2]?.text ?? '');
-        file.strategy = result.strategy;
-        file.merge = result.conflicts.length ? 'conflict' : 'clean';
-        file.merged = result.merged;
-        if (result.conflicts.length) file.conflicts = result.conflicts;
-      } else file.merge = 'not-text';
+        const result = textMerge(
+          file.path,
+          texts[0]?.text ?? '',
+          texts[1]?.text ?? '',
+          texts[2]?.text ?? '',
+          accounts,
+        );
+        if (bothChanged || result.restored?.length) {
+          file.strategy = result.strategy;
+          file.merge = result.conflicts.length ? 'conflict' : 'clean';
+          file.merged = result.merged;
+          if (result.conflicts.length) file.conflicts = result.conflicts;
+          if (result.restored?.length) {
+            file.restored = result.restored;
+            flags.push('missing-system-accounts');
+          }
+        }
+      } else if (bothChanged) file.merge = 'not-text';
     }
     files.push(file);
   }
