@@ -3,6 +3,7 @@ import { before, describe, it } from 'node:test';
 import { FINALIZE_UNIT } from '../../electron/helper/finalize.ts';
 import type { UpgradeCheck } from '../../shared/types.ts';
 import { ADDED_PACKAGE, type GuestImage, KARGS, MARKER_CONFFILE, MARKER_PACKAGE } from './guest-image.ts';
+import { privilegedPath } from './privileged.ts';
 import {
   assertAgree,
   booted,
@@ -19,8 +20,9 @@ import {
 /**
  * Hindsight inside a real booted OSTree system: a Debian 12 guest under QEMU that boots through
  * extlinux and ostree's own boot config, so every reboot boots what ostree chose. The real CLI and
- * helper run in the guest as root; every claim is checked against `ostree admin status` there,
- * before and after each reboot. One image is built per machine (cached); each flow boots its own
+ * helper run in the guest as root (and, at the end of the rollback flow, as users, through Debian's
+ * pkexec and polkitd to the helper as a package installs it); every claim is checked against
+ * `ostree admin status` there, before and after each reboot. One image is built per machine (cached); each flow boots its own
  * copy of it. Boots are the expensive part under TCG, so each flow carries several of the issue's
  * scenarios (numbered as there) through as few reboots as they need.
  */
@@ -180,7 +182,7 @@ describe('booted OSTree guest', { skip, concurrency: 2 }, () => {
     });
   });
 
-  it('rollback flow: /etc into another deployment and the live one, rollback and back across reboots', {
+  it('rollback flow: /etc into another deployment and the live one, rollback and back across reboots, pkexec', {
     timeout: SCENARIO_TIMEOUT,
   }, async () => {
     const port = await freePort();
@@ -280,6 +282,10 @@ describe('booted OSTree guest', { skip, concurrency: 2 }, () => {
           (await guest.ok('own-etc-2.0', 'cat /etc/hindsight-rollback-marker')).stdout,
           'made on 2.0\n',
         );
+
+        // The privileged path as a package installs it, as a user, through pkexec (privileged.ts).
+        // Last: the install lives in an overlay on /usr that the next boot drops.
+        await privilegedPath(guest, back);
       },
       { forwardPort: port },
     );

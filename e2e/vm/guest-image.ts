@@ -43,7 +43,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const GUEST_FILES = join(here, 'guest');
 
 /** Bump when the rootfs recipe changes (the image recipe hashes its own inputs). */
-const ROOTFS_RECIPE = 'rootfs-r1';
+const ROOTFS_RECIPE = 'rootfs-r2';
 const IMAGE_RECIPE = 'image-r2';
 const GUEST_PACKAGES = [
   'systemd-sysv',
@@ -59,6 +59,10 @@ const GUEST_PACKAGES = [
   'e2fsprogs',
   'procps',
   'util-linux',
+  // The privileged path as installed: pkexec asks polkitd, which reads the packaged policy and
+  // the test's JavaScript rule (booted.test.ts, privileged.ts).
+  'polkitd',
+  'pkexec',
 ];
 export const STATEROOT = 'debian';
 export const REMOTE = 'hindsight';
