@@ -63,3 +63,17 @@ test('a commit that is not a deployment can be typed in', async () => {
   await page.getByRole('button', { name: 'Use' }).click();
   await expect(page.getByText(/to 3\.0 \(deployment 0/)).toBeVisible();
 });
+
+test('the update not downloaded yet compares by its package list; its files are said to come with it', async () => {
+  const { page } = hs;
+  await hs.go('compare');
+  const to = page.getByLabel('To (newer)', { exact: true });
+  const option = to.locator('option', { hasText: 'available update' });
+  await expect(option).toHaveCount(1, { timeout: 30_000 });
+  await to.selectOption((await option.getAttribute('value')) ?? '');
+  const counts = page.getByRole('list', { name: 'Package changes', exact: true });
+  await expect(counts).toContainText(/\d+ upgraded/);
+  await expect(page.getByText('File changes are known once the update is downloaded.')).toBeVisible();
+  await expect(page.getByRole('alert')).toHaveCount(0);
+  await expect(page.getByText(/file object|metadata object/i)).toHaveCount(0);
+});

@@ -16,6 +16,7 @@ test('the check finds 4.0 and shows its package delta before anything is staged'
   const counts = card.getByRole('list', { name: 'Package changes', exact: true });
   await expect(counts).toContainText('39 upgraded');
   await expect(counts).toContainText('1 added');
+  await expect(card.getByText('File changes are known once the update is downloaded.')).toBeVisible();
   await card.getByRole('searchbox', { name: 'Search packages' }).fill('timesync');
   await expect(card.getByRole('listitem').filter({ hasText: 'systemd-timesyncd' })).toContainText(
     '252.33-1~deb12u1',

@@ -20,6 +20,8 @@ export const ERROR_CODES = [
   'busy',
   'refused',
   'not-ready',
+  /** A commit whose tree is not downloaded yet (only its metadata and package list are here). */
+  'not-downloaded',
   'not-authorized',
   'auth-dismissed',
   'io-error',

@@ -86,6 +86,8 @@ export interface FileCounts {
   added: number;
   removed: number;
   modified: number;
+  /** The counts are not known yet: a side is a commit whose tree is not downloaded (counts are 0). */
+  pending?: boolean;
 }
 
 export interface PackageDelta {
@@ -216,8 +218,11 @@ export interface EtcFileView extends EtcPath {
 export interface UpgradeCheck {
   origin: string;
   current: SnapshotRef;
-  /** Null when the remote has nothing newer than what is deployed. */
-  available: (SnapshotRef & { delta: PackageDelta | null }) | null;
+  /**
+   * Null when the remote has nothing newer than what is deployed. `downloaded`: its whole tree is in
+   * the repository (else only its metadata and package database).
+   */
+  available: (SnapshotRef & { delta: PackageDelta | null; downloaded: boolean }) | null;
   checkedAt: string;
 }
 

@@ -136,7 +136,9 @@ export function formatPackageDelta(delta: PackageDelta, options: { files?: boole
       `${delta.added.length} added, ${delta.removed.length} removed).` +
       (options.files === false
         ? ''
-        : ` Files: ${files.added} added, ${files.removed} removed, ${files.modified} modified.`),
+        : files.pending
+          ? ' Files: known once the commit is downloaded (only its package database is here).'
+          : ` Files: ${files.added} added, ${files.removed} removed, ${files.modified} modified.`),
   );
   return `${lines.join('\n')}\n`;
 }

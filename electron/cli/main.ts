@@ -219,7 +219,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         ...(values.os ? { os: values.os } : {}),
         mode: privileged ? 'manage' : 'read',
         privileged,
-        interactiveAuth: true,
+        // pkexec asks on the terminal only when there is one (else it prints a /dev/tty error first).
+        interactiveAuth: process.stdin.isTTY === true,
         onStderr: (text) => io.err(text),
       });
       try {

@@ -133,7 +133,11 @@ describe('the root helper against a rename-swap attacker', {
       uid: user.uid,
       gid: user.gid,
       env: { RACE_DIR: raceDir, VICTIM: victim, PATH: '/usr/bin:/bin' },
-      stdio: 'ignore',
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let attackerErrors = '';
+    attacker.stderr?.on('data', (chunk: Buffer) => {
+      attackerErrors += chunk.toString();
     });
     const outcomes = new Map<string, number>();
     const count = (key: string): void => {
@@ -143,10 +147,12 @@ describe('the root helper against a rename-swap attacker', {
     const messages = new Set<string>();
     try {
       // Wait until the attacker has made its link: proof that it runs and can reach its folder.
-      for (let i = 0; i < 100 && !existsSync(join(raceDir, 'sub.link')); i++) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
+      // (Generous: under a loaded test run, starting node as another user can take seconds.)
+      const ran = (): boolean => ['sub.link', 'sub.real'].some((n) => existsSync(join(raceDir, n)));
+      for (let i = 0; i < 300 && !ran() && attacker.exitCode === null; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      assert.ok(existsSync(join(raceDir, 'sub.link')), 'the attacker never ran');
+      assert.ok(ran(), `the attacker never ran (exit ${attacker.exitCode}): ${attackerErrors}`);
       for (let i = 0; i < ATTEMPTS; i++) {
         try {
           await helper.call('etcApply', {

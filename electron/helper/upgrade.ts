@@ -1,9 +1,14 @@
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { HindsightError } from '../../shared/errors.ts';
 import type { Deployment, OperationResult, StatusReport, UpgradeCheck } from '../../shared/types.ts';
 import { writeFileAtomic } from '../core/atomic-write.ts';
-import { readCommitHistory, readCommitObject, readRefs } from '../core/ostree/commit-object.ts';
+import {
+  commitIsPartial,
+  readCommitHistory,
+  readCommitObject,
+  readRefs,
+} from '../core/ostree/commit-object.ts';
 import { upgradeCommand } from '../core/ostree/origin.ts';
 import { ostree } from '../core/ostree/ostree-cli.ts';
 import { commitRef, deploymentRef, findCommitsByPrefix, REF_PATTERN } from '../core/ostree/selectors.ts';
@@ -40,10 +45,6 @@ export function parseRefspec(refspec: string): Refspec {
   const remote = refspec.slice(0, colon);
   if (!REMOTE_NAME.test(remote)) throw new HindsightError('bad-selector', `"${remote}" is not a remote name`);
   return { remote, ref: refspec.slice(colon + 1) };
-}
-
-function isPartial(repo: string, checksum: string): boolean {
-  return existsSync(join(repo, 'state', `${checksum}.commitpartial`));
 }
 
 const MiB = 1024 * 1024;
@@ -153,7 +154,7 @@ async function check(ctx: OperationContext, operation: string): Promise<CheckOut
   const alreadyNext = upcoming?.checksum === head && !upcoming.booted && upcoming.index !== current.index;
   if (head !== current.checksum && !alreadyNext && isNewer(repo, head, current)) {
     const ref = commitRef(repo, head);
-    if (origin.parsed.remote && isPartial(repo, head)) {
+    if (origin.parsed.remote && commitIsPartial(repo, head)) {
       // Only the package database file, not the tree: a few kilobytes to show the delta first.
       await pullWithProgress(ctx, operation, {
         repo,
@@ -169,13 +170,11 @@ async function check(ctx: OperationContext, operation: string): Promise<CheckOut
         report,
         { kind: 'deployment', deployment: current, ref: deploymentRef(current) },
         { kind: 'commit', ref },
-        // File counts need every directory of the new tree, which is not pulled yet.
-        { skipFiles: isPartial(repo, head) },
       );
     } catch (error) {
       if (!(error instanceof HindsightError && error.code === 'no-package-database')) throw error;
     }
-    available = { ...ref, delta };
+    available = { ...ref, delta, downloaded: !commitIsPartial(repo, head) };
   }
   return {
     report,
@@ -237,7 +236,7 @@ export async function upgrade(ctx: OperationContext, commit: string | undefined)
     message: `${available.version ?? available.checksum.slice(0, 10)} is available${delta ? `: ${delta.upgraded.length} upgraded, ${delta.downgraded.length} downgraded, ${delta.added.length} added, ${delta.removed.length} removed` : ''}`,
   });
   const repo = repoPath(outcome.report.sysroot);
-  if (outcome.origin.remote && isPartial(repo, available.checksum)) {
+  if (outcome.origin.remote && commitIsPartial(repo, available.checksum)) {
     await pullWithProgress(ctx, 'upgrade', {
       repo,
       remote: outcome.origin.remote,
@@ -299,7 +298,7 @@ export async function deploy(ctx: OperationContext, spec: string): Promise<Opera
   const { checksum, refspec } = resolveCommitSpec(report, spec);
   const origin = refspec ?? current?.origin ?? null;
   const repo = repoPath(report.sysroot);
-  if (isPartial(repo, checksum)) {
+  if (commitIsPartial(repo, checksum)) {
     const remote = origin ? parseRefspec(origin).remote : null;
     if (!remote) {
       throw new HindsightError(

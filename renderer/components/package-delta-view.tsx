@@ -75,9 +75,11 @@ function buildRows(delta: PackageDelta, filter: Filter, query: string): Row[] {
   return rows;
 }
 
-export function DeltaSummary({ delta, filesNote }: { delta: PackageDelta; filesNote?: string | null }) {
+export function DeltaSummary({ delta }: { delta: PackageDelta }) {
   const counts = GROUPS.map((g) => ({ ...g, count: delta[g.key].length }));
   const files = delta.files;
+  // Only the package database of a commit that is not downloaded is known; its files come with it.
+  const filesNote = files.pending ? 'File changes are known once the update is downloaded.' : null;
   return (
     <div className="delta-summary">
       <div className="delta-total">

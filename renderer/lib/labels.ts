@@ -173,11 +173,7 @@ export const ERROR_HINTS: Partial<Record<ErrorCode, string>> = {
   unreadable: 'This file can be read only by an administrator.',
 };
 
-/**
- * Before an update is downloaded only its commit and package list are local; reading its /etc then
- * fails inside ostree. Said plainly, that is "not downloaded yet", not an error of the system.
- */
+/** Before an update is downloaded only its commit and package list are local: not an error of the system. */
 export function isNotDownloaded(error: unknown): boolean {
-  const e = error as { code?: string; message?: string } | null;
-  return e?.code === 'ostree-failed' && /No such metadata object/i.test(e.message ?? '');
+  return (error as { code?: string } | null)?.code === 'not-downloaded';
 }

@@ -151,7 +151,12 @@ function useDefaultPair(system: SystemView): { source?: string; target?: string;
     };
   }
   const available = updates.data?.available;
-  if (available && !system.deployments.some((d) => d.checksum === available.checksum) && system.current) {
+  // An update not downloaded yet has no /etc here to review: start from a pair that can be.
+  if (
+    available?.downloaded &&
+    !system.deployments.some((d) => d.checksum === available.checksum) &&
+    system.current
+  ) {
     return { source: deploymentSelector(system.current), target: available.checksum, waiting: false };
   }
   if (updates.isFetching) return { waiting: true };
@@ -624,7 +629,7 @@ export function MergeScreen() {
   );
   const available = updates.data?.available;
   const extra =
-    available && !system.deployments.some((d) => d.checksum === available.checksum)
+    available?.downloaded && !system.deployments.some((d) => d.checksum === available.checksum)
       ? [
           {
             value: available.checksum,

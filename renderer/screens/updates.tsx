@@ -217,18 +217,7 @@ export function UpdatesScreen() {
           </h3>
           {delta ? (
             <>
-              <DeltaSummary
-                delta={delta}
-                filesNote={
-                  // Only the package database is fetched before staging; the tree's files come with the download.
-                  delta.to.index === null &&
-                  !delta.files.added &&
-                  !delta.files.removed &&
-                  !delta.files.modified
-                    ? 'File counts of the whole tree are known once the update is downloaded.'
-                    : null
-                }
-              />
+              <DeltaSummary delta={delta} />
               <PackageDeltaView delta={delta} height={380} />
             </>
           ) : fetchedDelta.isError ? (

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { HindsightError } from '../../../shared/errors.ts';
 import type {
   EtcMergeFile,
   EtcMergeReport,
@@ -10,6 +11,7 @@ import type {
   StatusReport,
 } from '../../../shared/types.ts';
 import { confineTree } from '../confined-fs.ts';
+import { commitIsPartial } from '../ostree/commit-object.ts';
 import { ostree } from '../ostree/ostree-cli.ts';
 import { resolveDeployment, resolveSnapshot, type SnapshotTarget } from '../ostree/selectors.ts';
 import { repoPath } from '../ostree/sysroot.ts';
@@ -192,6 +194,13 @@ export async function withUpstreamEtc<T>(
   use: (upstreamRoot: string) => T | Promise<T>,
 ): Promise<T> {
   if (target.kind === 'deployment') return use(etcRoots(report.sysroot, target.deployment).base);
+  if (commitIsPartial(repoPath(report.sysroot), target.ref.checksum)) {
+    const name = target.ref.version ?? target.ref.checksum.slice(0, 10);
+    throw new HindsightError(
+      'not-downloaded',
+      `${name} is not downloaded yet: only its package list is known. Its /etc can be compared once it is downloaded (Updates, or hindsight upgrade)`,
+    );
+  }
   const checkout = await checkoutCommitEtc(repoPath(report.sysroot), target.ref.checksum);
   try {
     confineTree(checkout.dir);

@@ -54,6 +54,20 @@ function objectPath(repo: string, checksum: string, suffix: string): string {
   return join(repo, 'objects', checksum.slice(0, 2), `${checksum.slice(2)}.${suffix}`);
 }
 
+/**
+ * Whether a commit's tree is only partly in the repository: pulled with --commit-metadata-only or
+ * --subpath (as an update check does), libostree leaves `state/CHECKSUM.commitpartial` until the
+ * whole tree is there. Its metadata and the pulled files can be read; its other files cannot.
+ */
+export function commitIsPartial(repo: string, checksum: string): boolean {
+  try {
+    statSync(join(repo, 'state', `${checksum}.commitpartial`));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function commitObjectPath(repo: string, checksum: string): string {
   return objectPath(repo, checksum, 'commit');
 }

@@ -7,6 +7,7 @@ import type {
   PackageFormat,
   StatusReport,
 } from '../../../shared/types.ts';
+import { commitIsPartial } from '../ostree/commit-object.ts';
 import { ostree } from '../ostree/ostree-cli.ts';
 import { resolveSnapshot, type SnapshotTarget } from '../ostree/selectors.ts';
 import { repoPath } from '../ostree/sysroot.ts';
@@ -114,8 +115,6 @@ async function countTreeChanges(repo: string, from: string, to: string): Promise
 
 export interface DeltaOptions {
   cache?: PackageCache;
-  /** Skip the whole-tree file counts (they need a walk of both trees). */
-  skipFiles?: boolean;
 }
 
 export async function packageDeltaBetween(
@@ -127,9 +126,11 @@ export async function packageDeltaBetween(
   // The file counts start first, so that an `ostree diff` they fall back to runs while the package
   // databases are read; their answer is awaited (and a failure reported) only once the lists are
   // known to be comparable, as before.
-  const counting = options.skipFiles
-    ? null
-    : treeFileCounts(repoPath(report.sysroot), from.ref.checksum, to.ref.checksum);
+  const repo = repoPath(report.sysroot);
+  // A commit that is not downloaded yet (an update check pulled its package database only) has no
+  // tree to count: its file counts are pending, not zero, and never a raw "file object" error.
+  const pending = [from, to].some((t) => t.kind === 'commit' && commitIsPartial(repo, t.ref.checksum));
+  const counting = pending ? null : treeFileCounts(repo, from.ref.checksum, to.ref.checksum);
   counting?.catch(() => {
     // reported below, unless reading the packages failed first
   });
@@ -140,7 +141,9 @@ export async function packageDeltaBetween(
   if (a.format !== b.format) {
     throw new HindsightError('unsupported', `cannot compare a ${a.format} tree with a ${b.format} tree`);
   }
-  const files = counting ? await counting : { added: 0, removed: 0, modified: 0 };
+  const files: FileCounts = counting
+    ? await counting
+    : { added: 0, removed: 0, modified: 0, ...(pending ? { pending: true } : {}) };
   return {
     from: { ...from.ref, packages: a.packages.length },
     to: { ...to.ref, packages: b.packages.length },
