@@ -5,5 +5,6 @@ export async function main(argv: string[]): Promise<number> {
   return runCli(argv, {
     out: (text) => process.stdout.write(text),
     err: (text) => process.stderr.write(text),
+    tty: { out: process.stdout.isTTY === true, err: process.stderr.isTTY === true },
   });
 }

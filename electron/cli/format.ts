@@ -3,6 +3,7 @@ import type {
   Deployment,
   EtcApplyResult,
   EtcBackupList,
+  EtcDriftEntry,
   EtcDriftReport,
   EtcMergeReport,
   EtcPath,
@@ -18,11 +19,27 @@ import { upgradeCommand } from '../core/ostree/origin.ts';
 
 /** Human output: aligned columns, nvd-like package deltas, names quoted when they hold odd bytes. */
 
+/**
+ * Colour is decided once per run by the CLI (a terminal, no NO_COLOR, or --color=always); the
+ * formatters only ask. Plain ANSI codes: node:util's styleText needs Node 20.12 and we allow any 20.
+ */
+let colour = false;
+export function setColour(on: boolean): void {
+  colour = on;
+}
+const CODES = { bold: 1, red: 31, green: 32, yellow: 33, blue: 34, magenta: 35, cyan: 36, dim: 2 } as const;
+export function paint(style: keyof typeof CODES, text: string): string {
+  return colour && text ? `\x1b[${CODES[style]}m${text}\x1b[0m` : text;
+}
+const ANSI = /\x1b\[[0-9;]*m/g;
+/** Width on screen: escape codes take no columns. */
+const visible = (text: string): number => text.replace(ANSI, '').length;
+
 export function table(rows: string[][], indent = ''): string {
   const widths: number[] = [];
   for (const row of rows) {
     row.forEach((cell, i) => {
-      widths[i] = Math.max(widths[i] ?? 0, cell.length);
+      widths[i] = Math.max(widths[i] ?? 0, visible(cell));
     });
   }
   return rows
@@ -30,7 +47,9 @@ export function table(rows: string[][], indent = ''): string {
       (row) =>
         indent +
         row
-          .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+          .map((cell, i) =>
+            i === row.length - 1 ? cell : cell + ' '.repeat((widths[i] ?? 0) - visible(cell)),
+          )
           .join('  ')
           .trimEnd(),
     )
@@ -72,35 +91,67 @@ export function deploymentStates(d: Deployment): string[] {
   return states;
 }
 
-export function formatStatus(report: StatusReport): string {
+const STATE_STYLE: Record<string, keyof typeof CODES> = {
+  running: 'green',
+  'next boot': 'cyan',
+  staged: 'yellow',
+  pending: 'yellow',
+  rollback: 'magenta',
+  pinned: 'blue',
+};
+
+/** The user's words on a deployment (kept in the app's local cache, keyed by checksum and serial). */
+export interface StatusNote {
+  note: string;
+  label: string | null;
+}
+export const noteKey = (d: { checksum: string; serial: number }): string => `${d.checksum}.${d.serial}`;
+
+export function formatStatus(
+  report: StatusReport,
+  notes: ReadonlyMap<string, StatusNote> = new Map(),
+): string {
   if (!report.deployments.length)
     return `No deployments in ${report.sysroot} (stateroot ${report.stateroot}).`;
   const rows = [['', '#', 'VERSION', 'DATE', 'COMMIT', 'KERNEL', 'ORIGIN', 'STATE']];
   for (const d of report.deployments) {
     rows.push([
-      d.booted ? '●' : ' ',
+      d.booted ? paint('green', '●') : ' ',
       String(d.index),
       d.version ?? '-',
       shortDate(d.timestamp),
       `${d.checksum.slice(0, 10)}.${d.serial}`,
       d.kernel ?? '-',
       d.origin ?? '-',
-      deploymentStates(d).join(', '),
+      deploymentStates(d)
+        .map((s) => paint(STATE_STYLE[s] ?? 'bold', s))
+        .join(', '),
     ]);
   }
+  // A note goes on its own line under its row, lined up with VERSION: free text fits no column.
+  const lines = table(rows).split('\n');
+  const indent = ' '.repeat(lines[0]?.indexOf('VERSION') ?? 0);
+  const body: string[] = [lines[0] ?? ''];
+  report.deployments.forEach((d, i) => {
+    body.push(lines[i + 1] ?? '');
+    const note = notes.get(noteKey(d));
+    if (!note) return;
+    const text = [note.label, note.note].filter(Boolean).join(': ').replace(/\s+/g, ' ').trim();
+    if (text) body.push(`${indent}${paint('dim', 'note:')} ${text}`);
+  });
   // What rpm-ostree or bootc keeps in an origin, under the table: such a deployment is theirs to upgrade.
-  const notes: string[] = [];
+  const managed: string[] = [];
   for (const d of report.deployments) {
     const facts: string[] = [];
     if (d.imageReference) facts.push(`container image ${d.imageReference}`);
     if (d.layeredPackages.length) facts.push(`layered packages: ${d.layeredPackages.join(', ')}`);
     if (d.managedBy) {
-      notes.push(
+      managed.push(
         `Deployment ${d.index}: ${facts.length ? `${facts.join('; ')}; ` : ''}upgraded by ${d.managedBy} (${upgradeCommand(d.managedBy)}), not by ostree admin.`,
       );
     }
   }
-  return `${table(rows)}\n${notes.length ? `\n${notes.join('\n')}\n` : ''}`;
+  return `${body.join('\n')}\n${managed.length ? `\n${managed.join('\n')}\n` : ''}`;
 }
 
 function describeSnapshot(s: SnapshotRef): string {
@@ -111,22 +162,24 @@ function describeSnapshot(s: SnapshotRef): string {
 export function formatPackageDelta(delta: PackageDelta, options: { files?: boolean } = {}): string {
   const lines = [`<<< ${describeSnapshot(delta.from)}`, `>>> ${describeSnapshot(delta.to)}`];
   const changes = [
-    ...delta.upgraded.map((c) => ({ ...c, mark: 'U' })),
-    ...delta.downgraded.map((c) => ({ ...c, mark: 'D' })),
+    ...delta.upgraded.map((c) => ({ ...c, mark: paint('green', '[U.]') })),
+    ...delta.downgraded.map((c) => ({ ...c, mark: paint('yellow', '[D.]') })),
   ].sort((a, b) => (a.name < b.name ? -1 : 1));
   if (changes.length) {
     lines.push('', 'Version changes:');
-    lines.push(
-      table(changes.map((c, i) => [`[${c.mark}.]`, `#${i + 1}`, c.name, c.arch, `${c.from} -> ${c.to}`])),
-    );
+    lines.push(table(changes.map((c, i) => [c.mark, `#${i + 1}`, c.name, c.arch, `${c.from} -> ${c.to}`])));
   }
   if (delta.added.length) {
     lines.push('', 'Added packages:');
-    lines.push(table(delta.added.map((p, i) => ['[A.]', `#${i + 1}`, p.name, p.arch, p.version])));
+    lines.push(
+      table(delta.added.map((p, i) => [paint('green', '[A.]'), `#${i + 1}`, p.name, p.arch, p.version])),
+    );
   }
   if (delta.removed.length) {
     lines.push('', 'Removed packages:');
-    lines.push(table(delta.removed.map((p, i) => ['[R.]', `#${i + 1}`, p.name, p.arch, p.version])));
+    lines.push(
+      table(delta.removed.map((p, i) => [paint('red', '[R.]'), `#${i + 1}`, p.name, p.arch, p.version])),
+    );
   }
   if (!changes.length && !delta.added.length && !delta.removed.length) lines.push('', 'No package changes.');
   const { files } = delta;
@@ -169,11 +222,35 @@ export function formatDrift(report: EtcDriftReport): string {
   const body = [table(rows)];
   for (const e of report.entries) {
     if (!e.hunks?.length) continue;
-    body.push('', `--- ${showPath(e)}`);
-    for (const h of e.hunks)
-      body.push(`@@ -${h.oldStart},${h.oldLines} +${h.newStart},${h.newLines} @@`, ...h.lines);
+    body.push('', ...unifiedDiff(e));
   }
   return `${head}\n${body.join('\n')}\n`;
+}
+
+/**
+ * One file's diff as `patch -p1` and `git apply` take it, from the image's /etc (a/) to the local
+ * one (b/): run in a folder holding the image's etc/, it reproduces the local files. A file that
+ * only one side has is named /dev/null on the other, so the tools create or delete it.
+ */
+function unifiedDiff(e: EtcDriftEntry): string[] {
+  const name = showPath(e);
+  // showPath quotes odd names; the prefix then goes inside the quotes, as git writes it.
+  const side = (prefix: string): string =>
+    name.startsWith('"') ? `"${prefix}/etc/${name.slice(1)}` : `${prefix}/etc/${name}`;
+  const lines = [
+    `--- ${e.status === 'added' ? '/dev/null' : side('a')}`,
+    `+++ ${e.status === 'removed' ? '/dev/null' : side('b')}`,
+  ];
+  // An empty side starts at line 0 in a unified diff (jsdiff's hunks say 1, as formatPatch fixes).
+  const range = (start: number, count: number): string => `${count === 0 ? start - 1 : start},${count}`;
+  for (const h of e.hunks ?? [])
+    lines.push(
+      paint('cyan', `@@ -${range(h.oldStart, h.oldLines)} +${range(h.newStart, h.newLines)} @@`),
+      ...h.lines.map((l) =>
+        l.startsWith('+') ? paint('green', l) : l.startsWith('-') ? paint('red', l) : l,
+      ),
+    );
+  return lines;
 }
 
 export function formatMerge(report: EtcMergeReport): string {
@@ -234,14 +311,22 @@ export function formatOperation(result: OperationResult): string {
   return `${result.message}\n\n${formatStatus(result.status)}`;
 }
 
-export function formatUpgradeCheck(check: UpgradeCheck): string {
+/**
+ * `booted`: whether the sysroot's current deployment is the one running. On a sysroot that is not
+ * booted (the demo, a disk mounted elsewhere) nothing runs: the current one is the next boot.
+ */
+export function formatUpgradeCheck(check: UpgradeCheck, options: { booted?: boolean } = {}): string {
   const current = `${check.current.version ?? '-'} (${check.current.checksum.slice(0, 10)})`;
+  const compared =
+    options.booted === false
+      ? `current: deployment ${check.current.index ?? '?'}, ${current}, the next boot (this sysroot is not booted)`
+      : `running ${current}`;
   if (!check.available) {
     return `Up to date: ${check.origin} offers nothing newer than ${current} (checked ${shortDate(check.checkedAt)} UTC).\n`;
   }
   const a = check.available;
   const lines = [
-    `Available from ${check.origin}: ${a.version ?? 'no version'} (${a.checksum.slice(0, 10)}, ${shortDate(a.timestamp)}), running ${current}.`,
+    `Available from ${check.origin}: ${a.version ?? 'no version'} (${a.checksum.slice(0, 10)}, ${shortDate(a.timestamp)}), ${compared}.`,
   ];
   if (a.subject) lines.push(`  ${a.subject}`);
   lines.push('');

@@ -19,6 +19,10 @@ import {
   formatRollbackPreview,
   formatStatus,
   formatUpgradeCheck,
+  noteKey,
+  paint,
+  type StatusNote,
+  setColour,
 } from './format.ts';
 
 // Commands load their engine parts when they run (await import): a command pays only for what it
@@ -56,7 +60,8 @@ Changes (through the privileged helper; as root, or through pkexec):
   reboot                         reboot a running OSTree system into its next deployment
   history [--limit N]            the changes made through Hindsight (the helper's audit log)
 
-Options: --no-cache (or HINDSIGHT_NO_CACHE=1) reads everything afresh instead of through the local cache.
+Options: --color=auto|always|never colours a terminal's output (auto: not for pipes, nor with NO_COLOR set).
+--no-cache (or HINDSIGHT_NO_CACHE=1) reads everything afresh instead of through the local cache.
 
 Selectors: an index (0), booted, default, pending, rollback, staged, a commit checksum or
 prefix, or a ref. For pin, unpin, undeploy and rollback --to, prefer status's COMMIT (CHECKSUM.SERIAL):
@@ -67,6 +72,8 @@ after another tool deployed or removed one (and it is refused when that deployme
 export interface CliIo {
   out(text: string): void;
   err(text: string): void;
+  /** Whether out and err are terminals, for --color=auto (absent: neither is). */
+  tty?: { out: boolean; err: boolean };
 }
 
 const OPTIONS = {
@@ -84,6 +91,7 @@ const OPTIONS = {
   limit: { type: 'string' },
   port: { type: 'string' },
   'no-cache': { type: 'boolean', default: false },
+  color: { type: 'string', default: 'auto' },
 } as const;
 
 const TAKES = ['merged', 'local', 'upstream'] as const;
@@ -172,9 +180,37 @@ function openCache(): Promise<AppCache | null> {
   return cliCache;
 }
 
+/**
+ * The user's notes on deployments, which the app keeps in the same local cache. Read even with
+ * --no-cache: they are the user's words, not something the cache remembers from the disk.
+ */
+async function readNotes(): Promise<Map<string, StatusNote>> {
+  const notes = new Map<string, StatusNote>();
+  try {
+    for (const n of (await openCache())?.listNotes() ?? [])
+      notes.set(noteKey(n), { note: n.note, label: n.label });
+  } catch {
+    // A cache that cannot be read only loses the notes.
+  }
+  return notes;
+}
+
+/** --color=always forces colour; auto (the default) colours a terminal unless NO_COLOR is set (no-color.org). */
+function colourFor(mode: string, tty: boolean): boolean {
+  if (mode === 'always') return true;
+  if (mode === 'never') return false;
+  return tty && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
+}
+
 /** Runs one CLI invocation and returns the exit code; never throws. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   let json = argv.includes('--json');
+  // Errors are coloured on stderr's own terms; out's colour is set once the arguments are read.
+  const at = argv.indexOf('--color');
+  const colourArg =
+    (at >= 0 ? argv[at + 1] : argv.find((a) => a.startsWith('--color='))?.slice('--color='.length)) ?? 'auto';
+  const errColour = colourFor(colourArg, io.tty?.err ?? false);
+  setColour(false);
   try {
     let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
     try {
@@ -184,6 +220,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }
     const { values, positionals } = parsed;
     json = values.json;
+    if (!['auto', 'always', 'never'].includes(values.color))
+      throw usageError(`--color is auto, always or never, not "${values.color}"`);
+    setColour(!json && colourFor(values.color, io.tty?.out ?? false));
     const [command, ...rest] = positionals;
     if (values.help || !command) {
       const { defaultDemoDir } = await import('../core/fixtures/demo.ts');
@@ -241,7 +280,12 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       case 'status': {
         want(rest, 0, 0, 'status');
         const report = await status();
-        emit(json ? { deployments: report.deployments } : report, formatStatus(report));
+        const notes = await readNotes();
+        const withNotes = report.deployments.map((d) => {
+          const n = notes.get(noteKey(d));
+          return { ...d, note: n?.note || null, label: n?.label ?? null };
+        });
+        emit({ deployments: withNotes }, formatStatus(report, notes));
         return 0;
       }
       case 'packages': {
@@ -264,16 +308,24 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       }
       case 'upgrade': {
         want(rest, 0, 0, 'upgrade [--check]');
+        // Whether anything here runs (else the current deployment is only the next boot), for the wording.
+        const booted = json
+          ? undefined
+          : await status().then(
+              (r) => r.deployments.some((d) => d.booted),
+              () => undefined,
+            );
+        const shown = booted === undefined ? {} : { booted };
         if (values.check) {
           const check = await withHelper(true, (helper) =>
             helper.call('upgradeCheck', { ...target }, progress),
           );
-          emit(check, formatUpgradeCheck(check));
+          emit(check, formatUpgradeCheck(check, shown));
           return 0;
         }
         const outcome = await withHelper(true, async (helper) => {
           const check = await helper.call('upgradeCheck', { ...target }, progress);
-          if (!json) io.out(formatUpgradeCheck(check));
+          if (!json) io.out(formatUpgradeCheck(check, shown));
           if (!check.available) return { check, result: null };
           if (!json) io.out('\n');
           const result = await helper.call(
@@ -410,7 +462,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }
   } catch (error) {
     const payload = toErrorPayload(error);
-    io.err(`hindsight: ${payload.message}\n`);
+    setColour(errColour);
+    io.err(`${paint('red', 'hindsight:')} ${payload.message}\n`);
+    setColour(false);
     if (json) io.out(`${JSON.stringify({ error: payload })}\n`);
     if (payload.code === 'internal' && process.env.HINDSIGHT_DEBUG)
       io.err(`${(error as Error).stack ?? ''}\n`);
