@@ -28,6 +28,8 @@ test('one click makes 2.0 the next boot, and ostree agrees', async () => {
   expect(before[0]?.version).toBe('3.0');
   await page.getByRole('button', { name: 'Roll back on next boot' }).click();
   await expect(page.getByText('2.0 starts on the next boot')).toBeVisible({ timeout: 60_000 });
+  // One "Reboot now" on screen: the notice's, not also the header's.
+  await expect(page.getByRole('button', { name: 'Reboot now' })).toHaveCount(1);
 
   const after = ostreeDeployments(hs.demo.sysroot);
   expect(after[0]?.version).toBe('2.0');
@@ -48,7 +50,7 @@ test('the timeline and the history record the rollback', async () => {
   await expect(first.getByText('Next boot', { exact: true })).toBeVisible();
   await hs.go('history');
   const records = page.getByRole('region', { name: 'History records, newest first' });
-  await expect(records.getByRole('listitem').first()).toContainText('Changed the next boot');
+  await expect(records.getByRole('listitem').first()).toContainText('Rolled back to 2.0 for the next boot');
   await expect(records.getByRole('listitem').first()).toContainText('Succeeded');
 });
 

@@ -436,7 +436,8 @@ export function DeploymentsScreen() {
       <ScreenHeader
         title="Deployments"
         subtitle={`${plural(system.deployments.length, 'deployment')}, newest first`}
-        actions={<RebootButton />}
+        // One "Reboot now" on screen: the notice's, when a switch is pending.
+        actions={pendingSwitch ? undefined : <RebootButton />}
       />
       <UpdateStatus />
       {pendingSwitch && next && (

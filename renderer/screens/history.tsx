@@ -1,9 +1,10 @@
+import { useQueryClient } from '@tanstack/react-query';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useDeferredValue, useMemo, useRef, useState } from 'react';
-import type { HistoryEntry } from '../../shared/ipc-contract.ts';
+import type { HistoryEntry, IpcResponse } from '../../shared/ipc-contract.ts';
 import type { EtcBackupInfo } from '../../shared/types.ts';
-import { useEtcBackups, useHistory, useOperation } from '../api/queries.ts';
-import { type SystemView, useSystem } from '../api/use-system.ts';
+import { keys, useEtcBackups, useHistory, useOperation } from '../api/queries.ts';
+import { useSystem } from '../api/use-system.ts';
 import { ConfirmDialog } from '../components/dialog.tsx';
 import { Icon } from '../components/icons.tsx';
 import {
@@ -19,48 +20,27 @@ import {
   SearchField,
   Segmented,
 } from '../components/ui.tsx';
-import { formatBytes, formatDate, formatRelative, plural, shortChecksum } from '../lib/format.ts';
-import { OPERATION_LABELS, type Tone } from '../lib/labels.ts';
+import {
+  deploymentSelector,
+  formatBytes,
+  formatDate,
+  formatRelative,
+  plural,
+  shortChecksum,
+  versionName,
+} from '../lib/format.ts';
+import {
+  type DeploymentLike,
+  historySentence,
+  type Outcome,
+  type RowAction,
+  rowAction,
+  type SentenceContext,
+} from '../lib/history-sentences.ts';
+import type { Tone } from '../lib/labels.ts';
 import { useUi } from '../state/ui-store.ts';
 
 type ResultFilter = 'all' | 'ok' | 'error';
-
-/** Turns a record's parameters into words: selectors become the versions they name. */
-function describeParams(entry: HistoryEntry, system: SystemView): string {
-  const parts: string[] = [];
-  for (const [key, value] of Object.entries(entry.params)) {
-    if (key === 'sysroot' || key === 'os') continue;
-    if (key === 'resolutions' && Array.isArray(value)) {
-      parts.push(
-        plural(value.length, 'file') +
-          ': ' +
-          value
-            .slice(0, 3)
-            .map((r) => (r as { path?: { path?: string } }).path?.path ?? '?')
-            .join(', ') +
-          (value.length > 3 ? '…' : ''),
-      );
-      continue;
-    }
-    if (typeof value === 'string') {
-      const checksum = value.split('.')[0] ?? '';
-      const d = /^[0-9a-f]{10,64}$/.test(checksum)
-        ? system.deployments.find((x) => x.checksum.startsWith(checksum))
-        : undefined;
-      const shown = d?.version
-        ? `${d.version} (${shortChecksum(d.checksum)})`
-        : /^[0-9a-f]{64}/.test(value)
-          ? shortChecksum(value)
-          : value;
-      parts.push(`${key} ${shown}`);
-    } else if (typeof value === 'boolean') {
-      if (value) parts.push(key);
-    } else if (value !== undefined && value !== null) {
-      parts.push(`${key} ${JSON.stringify(value)}`);
-    }
-  }
-  return parts.join(' · ');
-}
 
 function paramsKey(params: Record<string, unknown>): string {
   const rest = Object.entries(params)
@@ -261,31 +241,152 @@ function EtcBackups() {
   );
 }
 
+/** After an Undo from a row: what boots next now, with the way back (the rule for changes a reboot has not made yet). */
+interface UndoneRollback {
+  now: string;
+  back: string;
+  backName: string;
+}
+
+/** One row's action: undo an /etc apply or a rollback, or cancel an update, where still possible. */
+function RowActionButton({
+  action,
+  onUndoEtc,
+  onUndoRollback,
+  onCancel,
+  busy,
+}: {
+  action: RowAction;
+  onUndoEtc(action: Extract<RowAction, { kind: 'undo-etc' }>): void;
+  onUndoRollback(action: Extract<RowAction, { kind: 'undo-rollback' }>): void;
+  onCancel(action: Extract<RowAction, { kind: 'cancel-update' }>): void;
+  busy: boolean;
+}) {
+  if (action.kind === 'undo-etc') {
+    return (
+      <Button
+        size="sm"
+        icon="undo"
+        busy={busy}
+        title={`Put back the /etc files of ${action.target} as they were before this change`}
+        onClick={() => onUndoEtc(action)}
+      >
+        Undo
+      </Button>
+    );
+  }
+  if (action.kind === 'undo-rollback') {
+    const to = versionName(action.to);
+    return (
+      <Button
+        size="sm"
+        icon="undo"
+        busy={busy}
+        title={`${to} starts on the next boot again`}
+        onClick={() => onUndoRollback(action)}
+      >
+        Undo rollback
+      </Button>
+    );
+  }
+  return (
+    <Button size="sm" icon="close" busy={busy} onClick={() => onCancel(action)}>
+      Cancel update
+    </Button>
+  );
+}
+
 export function HistoryScreen() {
   const history = useHistory();
   const backups = useEtcBackups();
   const system = useSystem();
+  const client = useQueryClient();
+  const toast = useUi((s) => s.toast);
+  const undoEtc = useOperation('etc:undo');
+  const rollback = useOperation('deployments:rollback');
+  const cancel = useOperation('deployments:cancel');
   const [query, setQuery] = useState('');
   const deferred = useDeferredValue(query);
   const [result, setResult] = useState<ResultFilter>('all');
+  const [pendingRow, setPendingRow] = useState<string | null>(null);
+  const [undone, setUndone] = useState<UndoneRollback | null>(null);
+  const [confirm, setConfirm] = useState<
+    | { kind: 'undo-etc'; id: string; action: Extract<RowAction, { kind: 'undo-etc' }> }
+    | { kind: 'cancel-update'; id: string; action: Extract<RowAction, { kind: 'cancel-update' }> }
+    | null
+  >(null);
   const entries = useMemo(() => withoutDuplicates(history.data ?? []), [history.data]);
+  // The update check is not started from here (it is a network round trip); its last answer, if any,
+  // names a commit that was staged and never deployed.
+  const update = client.getQueryData<IpcResponse<'updates:check'>>(keys.updates)?.available ?? null;
+  const context = useMemo<SentenceContext>(
+    () => ({
+      deployments: system.deployments,
+      backups: backups.data?.readable ? backups.data.backups : null,
+      records: entries,
+      update,
+    }),
+    [system.deployments, backups.data, entries, update],
+  );
+  const rows = useMemo(
+    () =>
+      entries.map((e) => ({
+        entry: e,
+        sentence: historySentence(e, context),
+        action: rowAction(e, context),
+      })),
+    [entries, context],
+  );
   const filtered = useMemo(() => {
     const q = deferred.trim().toLowerCase();
-    return entries.filter((e) => {
-      if (result !== 'all' && e.result !== result) return false;
+    return rows.filter(({ entry, sentence }) => {
+      if (result !== 'all' && entry.result !== result) return false;
       if (!q) return true;
-      const text = `${OPERATION_LABELS[e.operation] ?? e.operation} ${e.operation} ${e.detail} ${who(e)} ${JSON.stringify(e.params)}`;
+      const text = `${sentence.text} ${sentence.note ?? ''} ${who(entry)} ${formatDate(entry.time)}`;
       return text.toLowerCase().includes(q);
     });
-  }, [entries, deferred, result]);
+  }, [rows, deferred, result]);
   const scrollRef = useRef<HTMLElement>(null);
   const virtualizer = useVirtualizer({
     count: filtered.length,
+    // Measured heights follow the record, not its place: rows with an action are taller, and a new
+    // record shifts every place down by one.
+    getItemKey: (index) => filtered[index]?.entry.id ?? index,
     getScrollElement: () => scrollRef.current,
     estimateSize: () => 76,
     overscan: 8,
   });
   const failures = entries.filter((e) => e.result === 'error').length;
+
+  const runUndoEtc = (id: string, action: Extract<RowAction, { kind: 'undo-etc' }>) => {
+    setPendingRow(id);
+    undoEtc.mutate(
+      { backupId: action.backupId },
+      {
+        onSuccess: (r) => {
+          setConfirm(null);
+          toast('success', `Put back ${plural(r.written.length, '/etc file')} of ${action.target}.`);
+        },
+        onError: (error) => toast('danger', `The /etc change was not undone: ${error.message}`),
+        onSettled: () => setPendingRow(null),
+      },
+    );
+  };
+  const runRollback = (id: string | null, to: DeploymentLike, from: DeploymentLike) => {
+    setPendingRow(id);
+    rollback.mutate(
+      { to: deploymentSelector(to) },
+      {
+        onSuccess: () => {
+          setUndone({ now: versionName(to), back: deploymentSelector(from), backName: versionName(from) });
+          toast('success', `${versionName(to)} starts on the next boot again.`);
+        },
+        onError: (error) => toast('danger', `The next boot was not changed: ${error.message}`),
+        onSettled: () => setPendingRow(null),
+      },
+    );
+  };
+  const busy = undoEtc.isPending || rollback.isPending || cancel.isPending;
 
   return (
     <div className="screen screen-fill">
@@ -305,6 +406,39 @@ export function HistoryScreen() {
           />
         }
       />
+      {undone && (
+        <Notice
+          tone="success"
+          compact
+          title={`${undone.now} starts on the next boot again`}
+          actions={
+            <>
+              <Button
+                size="sm"
+                icon="undo"
+                busy={rollback.isPending}
+                onClick={() =>
+                  rollback.mutate(
+                    { to: undone.back },
+                    {
+                      onSuccess: () => {
+                        toast('success', `${undone.backName} starts on the next boot.`);
+                        setUndone(null);
+                      },
+                      onError: (error) => toast('danger', `The next boot was not changed: ${error.message}`),
+                    },
+                  )
+                }
+              >
+                Undo
+              </Button>
+              <IconButton icon="close" label="Dismiss" onClick={() => setUndone(null)} />
+            </>
+          }
+        >
+          <p>Only the order changed; every deployment and its /etc are still there.</p>
+        </Notice>
+      )}
       <EtcBackups />
       {history.isPending ? (
         <Loading label="Reading the history…" />
@@ -344,7 +478,8 @@ export function HistoryScreen() {
             >
               <ol className="virtual-inner" style={{ height: virtualizer.getTotalSize() }}>
                 {virtualizer.getVirtualItems().map((item) => {
-                  const e = filtered[item.index] as HistoryEntry;
+                  const { entry: e, sentence, action } = filtered[item.index] as (typeof filtered)[number];
+                  const outcome = OUTCOMES[sentence.outcome];
                   return (
                     <li
                       key={e.id}
@@ -352,6 +487,7 @@ export function HistoryScreen() {
                       ref={virtualizer.measureElement}
                       className="virtual-row history-row"
                       style={{ transform: `translateY(${item.start}px)` }}
+                      aria-label={sentence.text}
                     >
                       <span
                         className={`history-icon ${e.result === 'ok' ? 'is-ok' : 'is-error'}`}
@@ -360,17 +496,28 @@ export function HistoryScreen() {
                         <Icon name={e.result === 'ok' ? 'check' : 'alert'} size={14} />
                       </span>
                       <div className="history-main">
-                        <p className="history-title">
-                          {OPERATION_LABELS[e.operation] ?? e.operation}
-                          <Badge tone={e.result === 'ok' ? 'success' : 'danger'}>
-                            {e.result === 'ok' ? 'Succeeded' : 'Failed'}
-                          </Badge>
+                        <p className={`history-title${e.result === 'error' ? ' is-error' : ''}`}>
+                          {sentence.text}
+                          <Badge tone={outcome.tone}>{outcome.label}</Badge>
                         </p>
-                        <p className="history-params muted">{describeParams(e, system) || e.operation}</p>
-                        {e.detail && (
-                          <p className={`history-detail${e.result === 'error' ? ' is-error' : ''}`}>
-                            {e.detail}
-                          </p>
+                        {sentence.note && <p className="history-params muted">{sentence.note}</p>}
+                        {action && (
+                          <div className="history-actions">
+                            <RowActionButton
+                              action={action}
+                              busy={busy && pendingRow === e.id}
+                              onUndoEtc={(a) =>
+                                a.targetBooted
+                                  ? setConfirm({ kind: 'undo-etc', id: e.id, action: a })
+                                  : runUndoEtc(e.id, a)
+                              }
+                              onUndoRollback={(a) => runRollback(e.id, a.to, a.from)}
+                              onCancel={(a) => {
+                                cancel.reset();
+                                setConfirm({ kind: 'cancel-update', id: e.id, action: a });
+                              }}
+                            />
+                          </div>
                         )}
                       </div>
                       <div className="history-when">
@@ -390,6 +537,59 @@ export function HistoryScreen() {
           )}
         </>
       )}
+      <ConfirmDialog
+        open={confirm !== null}
+        title={
+          confirm?.kind === 'cancel-update' ? 'Cancel this update?' : 'Undo this change to the running /etc?'
+        }
+        confirmLabel={confirm?.kind === 'cancel-update' ? 'Cancel update' : 'Undo'}
+        tone="danger"
+        busy={confirm?.kind === 'cancel-update' ? cancel.isPending : undoEtc.isPending}
+        error={confirm?.kind === 'cancel-update' ? cancel.error : undoEtc.error}
+        onCancel={() => {
+          setConfirm(null);
+          cancel.reset();
+          undoEtc.reset();
+        }}
+        onConfirm={() => {
+          if (!confirm) return;
+          if (confirm.kind === 'undo-etc') {
+            runUndoEtc(confirm.id, confirm.action);
+            return;
+          }
+          const name = versionName(confirm.action.deployment);
+          setPendingRow(confirm.id);
+          cancel.mutate(
+            {},
+            {
+              onSuccess: () => {
+                setConfirm(null);
+                toast('success', `${name} was removed; it will not start on the next boot.`);
+              },
+              onSettled: () => setPendingRow(null),
+            },
+          );
+        }}
+      >
+        {confirm?.kind === 'cancel-update' && (
+          <p>
+            {versionName(confirm.action.deployment)} is removed and the deployment before it starts on the
+            next boot. Staging it again downloads nothing that is still in the repository.
+          </p>
+        )}
+        {confirm?.kind === 'undo-etc' && (
+          <p>
+            The system is running {confirm.action.target}: its /etc files are put back as they were before
+            this change at once, while programs may be reading them.
+          </p>
+        )}
+      </ConfirmDialog>
     </div>
   );
 }
+
+const OUTCOMES: Record<Outcome, { label: string; tone: Tone }> = {
+  done: { label: 'Succeeded', tone: 'success' },
+  'no-change': { label: 'No change', tone: 'neutral' },
+  failed: { label: 'Failed', tone: 'danger' },
+};

@@ -61,7 +61,8 @@ export function RollbackScreen() {
       <ScreenHeader
         title="Roll back"
         subtitle="Choose which deployment starts next. Nothing is deleted and nothing is redeployed."
-        actions={<RebootButton />}
+        // One "Reboot now" on screen: the notice's, once a rollback is done.
+        actions={done ? undefined : <RebootButton />}
       />
       {done && (
         <Notice
