@@ -429,7 +429,7 @@ async function deploymentList(s: Session): Promise<BrowserRowResult> {
     },
     method:
       `Chromium ${chromiumVersion()} (headless, ${VIEWPORT.width}×${VIEWPORT.height}) on \`hindsight serve --sysroot\` of the browser fixture (${cards} deployments). ` +
-      `Each run is a new navigation of the same tab to the served address (token in the URL, #/deployments): the HTML, app.js (${appJsSize()} as dist/ holds it) and app.css are fetched again (the server sends no-store), React starts from nothing and asks the server for app info, status and notes; the server and its helper are already running (the cold first load, which also starts the helper, is in details.firstLoadMs). ` +
+      `Each run is a new navigation of the same tab to the served address (#/deployments; the tab traded the printed one-time link for its secret in an untimed load before): the HTML, app.js (${appJsSize()} as dist/ holds it) and app.css are fetched again (the server sends no-store), React starts from nothing and asks the server for app info, status and notes; the server and its helper are already running (the first timed load is in details.firstLoadMs). ` +
       `Timed in the page from navigation start (performance.now() = 0, the document's time origin) to the end of the first frame in which the timeline list holds all ${cards} deployment cards and the newest one is inside the viewport: a MutationObserver installed before any page script sees that state, then a requestAnimationFrame callback and a message posted from it, whose handler runs after that frame's style, layout and paint on the page's main thread (the compositor then puts it on screen); performance.now() there is the figure. ` +
       `${runs.warmup} warm-up loads, ${runs.runs} timed.`,
     details: {
@@ -650,7 +650,12 @@ export async function measureBrowserRows(options: BrowserBenchOptions): Promise<
       chromiumVersionText = /Chromium ([0-9.]+)/.exec(out)?.[1] ?? null;
     }
     const page = context.pages()[0] ?? (await context.newPage());
-    const session: Session = { url: server.url, page, fixture, status, log };
+    // The printed address works once: this tab trades its link for a secret of its own (kept in
+    // sessionStorage across navigations of the tab), and every timed run loads the bare address.
+    await page.goto(server.url);
+    await waitIn(page, 'sessionStorage.getItem("hindsight-tab-secret") !== null');
+    const base = `${new URL(server.url).origin}/`;
+    const session: Session = { url: base, page, fixture, status, log };
     const rows: Record<BrowserRowId, (s: Session) => Promise<BrowserRowResult>> = {
       'browser-deployment-list': deploymentList,
       'browser-filter-packages': filterPackages,

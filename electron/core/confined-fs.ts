@@ -13,17 +13,28 @@ import { HindsightError } from '../../shared/errors.ts';
  * parent's descriptor, so no link is followed from the root down, and the final name of every
  * lstat, readlink, open (with O_NOFOLLOW), rename, unlink and mkdir is resolved in such a folder.
  *
+ * Where every folder from the root down to an entry's is owned by root and writable by no one else,
+ * no other user can swap any of them, and the entry's plain path is used (a descriptor path costs
+ * about twice as much per call, and almost all of /etc is such folders): the descriptor paths start
+ * at the first folder another user could change.
+ *
  * Confinement is scoped (AsyncLocalStorage): the root helper runs each request in a scope, the trees
  * it touches register their roots in it (`confineTree`), and every descriptor is closed when the
  * request ends, so a folder moved after one request never steers the next. Outside a scope (the
  * unprivileged app and CLI) paths are used as given: a user cannot gain anything by racing themself.
  */
 
+/** An open folder, and whether no one but root can change it or any folder above it. */
+interface Folder {
+  fd: number;
+  trusted: boolean;
+}
+
 interface Tree {
   root: Buffer;
-  rootFd: number;
+  top: Folder;
   /** Open folders below the root, by their relative path (latin1 of the bytes). */
-  dirs: Map<string, number>;
+  dirs: Map<string, Folder>;
 }
 
 interface Scope {
@@ -43,8 +54,8 @@ export async function withConfinement<T>(work: () => Promise<T>): Promise<T> {
     return await scopes.run(scope, work);
   } finally {
     for (const tree of scope.trees) {
-      for (const fd of tree.dirs.values()) closeSync(fd);
-      closeSync(tree.rootFd);
+      for (const folder of tree.dirs.values()) closeSync(folder.fd);
+      closeSync(tree.top.fd);
     }
   }
 }
@@ -70,7 +81,9 @@ export function confineTree(root: string): void {
   } catch {
     return;
   }
-  scope.trees.push({ root: bytes, rootFd: fd, dirs: new Map() });
+  // As root the root's chain was just checked; otherwise nothing is taken on trust.
+  const trusted = process.getuid?.() === 0 && onlyRootCanChange(fstatSync(fd));
+  scope.trees.push({ root: bytes, top: { fd, trusted }, dirs: new Map() });
   // Longest root first: a tree inside another (usr/etc inside a deployment) wins for its paths.
   scope.trees.sort((a, b) => b.root.length - a.root.length);
 }
@@ -89,9 +102,16 @@ function treeOf(scope: Scope, path: Buffer): { tree: Tree; rel: Buffer } | null 
   return null;
 }
 
+/** `/proc/self/fd/N/` by descriptor number: the same bytes whichever folder N holds at the time. */
+const heads = new Map<number, Buffer>();
+
 function fdPath(fd: number, name?: Buffer): Buffer {
-  const head = Buffer.from(`/proc/self/fd/${fd}`);
-  return name ? Buffer.concat([head, Buffer.from('/'), name]) : head;
+  let head = heads.get(fd);
+  if (!head) {
+    head = Buffer.from(`/proc/self/fd/${fd}/`);
+    heads.set(fd, head);
+  }
+  return name ? Buffer.concat([head, name], head.length + name.length) : head.subarray(0, head.length - 1);
 }
 
 function fsError(code: string, path: Buffer): NodeJS.ErrnoException {
@@ -100,19 +120,31 @@ function fsError(code: string, path: Buffer): NodeJS.ErrnoException {
   return error;
 }
 
-/** The descriptor of folder `rel` (components) in `tree`, opened link-free from the root down. */
-function dirFd(tree: Tree, names: Buffer[], path: Buffer): number {
-  let fd = tree.rootFd;
+/**
+ * Whether only root can change a folder's entries: owned by root and writable by no one else (a
+ * sticky folder is fine: others cannot rename what root owns in it).
+ */
+function onlyRootCanChange(st: { uid: number; gid: number; mode: number }): boolean {
+  const sticky = (st.mode & 0o1000) !== 0;
+  const othersWrite = (st.mode & 0o002) !== 0 && !sticky;
+  const groupWrite = (st.mode & 0o020) !== 0 && st.gid !== 0 && !sticky;
+  return st.uid === 0 && !othersWrite && !groupWrite;
+}
+
+/** Folder `names` (components) of `tree`, opened link-free from the root down. */
+function folderOf(tree: Tree, names: Buffer[], path: Buffer): Folder {
+  let folder = tree.top;
   let key = '';
   for (const name of names) {
     key = key ? `${key}/${name.toString('latin1')}` : name.toString('latin1');
     const known = tree.dirs.get(key);
     if (known !== undefined) {
-      fd = known;
+      folder = known;
       continue;
     }
+    let fd: number;
     try {
-      fd = openSync(fdPath(fd, name), DIR_FLAGS);
+      fd = openSync(fdPath(folder.fd, name), DIR_FLAGS);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       // A symlink (ELOOP) or a file where a folder should be: the path does not lead through folders.
@@ -121,9 +153,10 @@ function dirFd(tree: Tree, names: Buffer[], path: Buffer): number {
         path,
       );
     }
-    tree.dirs.set(key, fd);
+    folder = { fd, trusted: folder.trusted && onlyRootCanChange(fstatSync(fd)) };
+    tree.dirs.set(key, folder);
   }
-  return fd;
+  return folder;
 }
 
 function split(rel: Buffer): Buffer[] {
@@ -148,9 +181,18 @@ export function confinedEntry(path: Buffer): Buffer {
   if (!scope) return path;
   const found = treeOf(scope, path);
   if (!found || found.rel.length === 0) return path;
-  const names = split(found.rel);
-  const last = names.pop() as Buffer;
-  return fdPath(dirFd(found.tree, names, path), last);
+  const rel = found.rel;
+  const slash = rel.lastIndexOf(SLASH);
+  // Most calls name an entry of a folder already open (a scan lists a folder, then lstats each name).
+  let folder = slash < 0 ? found.tree.top : found.tree.dirs.get(rel.subarray(0, slash).toString('latin1'));
+  let name = rel.subarray(slash + 1);
+  if (folder === undefined || name.length === 0) {
+    const names = split(rel);
+    name = names.pop() as Buffer;
+    folder = folderOf(found.tree, names, path);
+  }
+  // Through folders only root can change, the path by name reaches the same entry, and faster.
+  return folder.trusted ? path : fdPath(folder.fd, name);
 }
 
 /** The path to use for a folder's own contents (readdir, fsync): the folder's descriptor. */
@@ -159,8 +201,11 @@ export function confinedDir(path: Buffer): Buffer {
   if (!scope) return path;
   const found = treeOf(scope, path);
   if (!found) return path;
-  if (found.rel.length === 0) return fdPath(found.tree.rootFd);
-  return fdPath(dirFd(found.tree, split(found.rel), path));
+  const folder =
+    found.rel.length === 0
+      ? found.tree.top
+      : (found.tree.dirs.get(found.rel.toString('latin1')) ?? folderOf(found.tree, split(found.rel), path));
+  return folder.trusted ? path : fdPath(folder.fd);
 }
 
 /**
