@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -96,15 +96,75 @@ describe('hindsight serve and start: expected failures', { skip: !built && 'need
     );
     assert.match(line, new RegExp(`\\bport ${port}\\b.*\\bin use\\b`));
   });
+});
 
-  it('serve with a data folder it cannot write fails in one line', () => {
-    // A plain file where the data folder should be: no user, root included, can make folders in it.
-    const notADir = join(root, 'not-a-folder');
-    writeFileSync(notADir, '');
-    const line = assertOneLine(
-      cli(['serve', '--sysroot', sysroot, '--json'], { XDG_DATA_HOME: notADir }),
-      null,
-    );
-    assert.ok(line.includes(notADir), line);
+describe('hindsight start in browser mode', {
+  skip: (!built || electronBinary() !== null) && 'needs npm run build, and no Electron binary',
+}, () => {
+  let sysroot = '';
+  let stubs = '';
+
+  before(() => {
+    root = mkdtempSync(join(tmpdir(), 'hindsight-cli-start-'));
+    sysroot = buildDemo(join(root, 'demo')).sysroot;
+    // The desktop's opener, as a stand-in that records what it was asked to open: found first
+    // through HINDSIGHT_PROGRAM_DIRS, the test hook of Hindsight's system-folder program lookup.
+    stubs = join(root, 'bin');
+    mkdirSync(stubs);
+    writeFileSync(join(stubs, 'xdg-open'), '#!/bin/sh\nprintf "%s\\n" "$@" > "$HS_OPENED"\n', {
+      mode: 0o755,
+    });
+  });
+  after(() => removeFixture(root));
+
+  /** Runs `start` until it printed its address (and the opener ran, when expected), then stops it. */
+  async function start(env: NodeJS.ProcessEnv, expectOpened: boolean) {
+    const opened = join(root, `opened-${Math.random().toString(36).slice(2)}`);
+    const child = spawn(process.execPath, [LAUNCHER, 'start', '--sysroot', sysroot], {
+      env: {
+        ...process.env,
+        DISPLAY: '',
+        WAYLAND_DISPLAY: '',
+        XDG_DATA_HOME: join(root, 'data'),
+        HINDSIGHT_FROM_SOURCE: '1',
+        HINDSIGHT_PROGRAM_DIRS: `${stubs}:/usr/bin:/bin:/usr/sbin:/sbin`,
+        HS_OPENED: opened,
+        ...env,
+      },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    try {
+      const deadline = Date.now() + 60_000;
+      const ready = () => /Ctrl\+C/.test(stderr) && (!expectOpened || existsSync(opened));
+      while (!ready() && child.exitCode === null && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      assert.ok(ready(), `start did not get going: ${stderr}`);
+      return { stdout, stderr, opened: existsSync(opened) ? readFileSync(opened, 'utf8') : null };
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
+  }
+
+  it('prints the address first and hands it to xdg-open in a desktop session', async () => {
+    const run = await start({ DISPLAY: ':99' }, true);
+    const first = run.stdout.split('\n')[0] ?? '';
+    assert.match(first, /^http:\/\/127\.0\.0\.1:\d+\//);
+    assert.equal(run.opened, `${first}\n`);
+    assert.match(run.stderr, /Opened it in your browser/);
+  });
+
+  it('without a desktop session it opens nothing and says to open the address', async () => {
+    const run = await start({}, false);
+    assert.equal(run.opened, null);
+    assert.match(run.stderr, /Open the address above in your browser \(there is no desktop session here/);
   });
 });

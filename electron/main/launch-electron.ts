@@ -13,7 +13,7 @@ export async function runStart(options: ServeOptions): Promise<number> {
     options.err(
       'The Electron binary is not installed (npm could not download it here), so Hindsight runs in browser mode.\n',
     );
-    return runServe(options);
+    return runServe({ ...options, openInBrowser: true });
   }
   const args = [join(projectRoot(), 'dist', 'electron', 'main.cjs')];
   if (options.sysroot) args.push(`--sysroot=${options.sysroot}`);

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { hindsightDataDir } from '../core/app-cache.ts';
+import { findProgram, startProgram } from '../core/exec.ts';
 import { spawnHelper } from '../helper/helper-client.ts';
 import { createAppContext } from './app-context.ts';
 import { type BrowserServer, startBrowserServer } from './browser-server.ts';
@@ -12,8 +13,36 @@ export interface ServeOptions {
   port?: number;
   /** Where the cache lives; default: next to the demo, in the user's data folder. */
   dataDir?: string;
+  /** Open the address in the desktop's browser (`hindsight start`), where there is a desktop session. */
+  openInBrowser?: boolean;
   out(line: string): void;
   err(line: string): void;
+}
+
+/**
+ * Hands the address to the desktop's opener (xdg-open, found in the system folders, never $PATH),
+ * detached so that the browser outlives nothing of ours. Without a desktop session (DISPLAY or
+ * WAYLAND_DISPLAY) or without xdg-open, it says to open the printed address instead.
+ */
+export function openInDesktopBrowser(url: string, err: (line: string) => void): boolean {
+  const why =
+    !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY
+      ? 'there is no desktop session here'
+      : findProgram('xdg-open') === null
+        ? 'xdg-open is not installed'
+        : null;
+  if (why) {
+    err(`Open the address above in your browser (${why} to open it for you).\n`);
+    return false;
+  }
+  const opener = startProgram(findProgram('xdg-open') as string, [url], { detached: true });
+  opener.on('error', () => {});
+  opener.stdin.destroy();
+  opener.stdout.destroy();
+  opener.stderr.destroy();
+  opener.unref();
+  err('Opened it in your browser. The address works once: for another tab, run hindsight start again.\n');
+  return true;
 }
 
 /**
@@ -56,6 +85,7 @@ export async function runServe(options: ServeOptions): Promise<number> {
   }
   broadcast = server.broadcast;
   options.out(`${server.url}\n`);
+  if (options.openInBrowser) openInDesktopBrowser(server.url, options.err);
   options.err(
     `Hindsight is serving ${context.demo ? 'the demo sysroot' : context.sysroot} at the address above (Ctrl+C stops it).\n`,
   );
