@@ -163,3 +163,5 @@ export const BROWSER_ROUTES = {
   noAccess: '/no-access',
 } as const;
 export const TAB_SECRET_HEADER = 'x-hindsight-tab';
+/** Where a tab keeps its secret (sessionStorage: this tab only, across its reloads). */
+export const TAB_SECRET_KEY = 'hindsight-tab-secret';

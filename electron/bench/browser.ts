@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS, startServer } from '../../e2e/support/hindsight.ts';
+import { TAB_SECRET_KEY } from '../../shared/ipc-contract.ts';
 import type { PackageDelta, PackageEntry, StatusReport } from '../../shared/types.ts';
 import { requireProgram, runSync, runSyncChecked } from '../core/exec.ts';
 import {
@@ -653,7 +654,7 @@ export async function measureBrowserRows(options: BrowserBenchOptions): Promise<
     // The printed address works once: this tab trades its link for a secret of its own (kept in
     // sessionStorage across navigations of the tab), and every timed run loads the bare address.
     await page.goto(server.url);
-    await waitIn(page, 'sessionStorage.getItem("hindsight-tab-secret") !== null');
+    await waitIn(page, `sessionStorage.getItem(${JSON.stringify(TAB_SECRET_KEY)}) !== null`);
     const base = `${new URL(server.url).origin}/`;
     const session: Session = { url: base, page, fixture, status, log };
     const rows: Record<BrowserRowId, (s: Session) => Promise<BrowserRowResult>> = {

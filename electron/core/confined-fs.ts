@@ -124,8 +124,8 @@ function fsError(code: string, path: Buffer): NodeJS.ErrnoException {
  * Whether only root can change a folder's entries: owned by root and writable by no one else (a
  * sticky folder is fine: others cannot rename what root owns in it).
  */
-function onlyRootCanChange(st: { uid: number; gid: number; mode: number }): boolean {
-  const sticky = (st.mode & 0o1000) !== 0;
+function onlyRootCanChange(st: { uid: number; gid: number; mode: number; isDirectory(): boolean }): boolean {
+  const sticky = st.isDirectory() && (st.mode & 0o1000) !== 0;
   const othersWrite = (st.mode & 0o002) !== 0 && !sticky;
   const groupWrite = (st.mode & 0o020) !== 0 && st.gid !== 0 && !sticky;
   return st.uid === 0 && !othersWrite && !groupWrite;
@@ -241,10 +241,7 @@ export function requireRootSafe(path: string): void {
   for (const name of ['', ...real.split('/').filter(Boolean)]) {
     at = name ? (at === '/' ? `/${name}` : `${at}/${name}`) : '/';
     const st = lstatSync(at);
-    const sticky = (st.mode & 0o1000) !== 0;
-    const othersWrite = (st.mode & 0o002) !== 0 && !(st.isDirectory() && sticky);
-    const groupWrite = (st.mode & 0o020) !== 0 && st.gid !== 0 && !(st.isDirectory() && sticky);
-    if (st.uid !== 0 || othersWrite || groupWrite) {
+    if (!onlyRootCanChange(st)) {
       const why = st.uid !== 0 ? `is owned by uid ${st.uid}` : 'is writable by other users';
       throw new HindsightError(
         'refused',

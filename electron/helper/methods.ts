@@ -15,7 +15,7 @@ import { requireRootSafe, withConfinement } from '../core/confined-fs.ts';
 import { etcDrift } from '../core/etc/etc-drift.ts';
 import { etcMerge } from '../core/etc/etc-merge.ts';
 import { printable } from '../core/ostree/selectors.ts';
-import { sysrootOwner } from '../core/ostree/sysroot.ts';
+import { changesNeedRoot } from '../core/ostree/sysroot.ts';
 import { packageDelta } from '../core/packages/package-delta.ts';
 import { rollbackPreview } from '../core/rollback-preview.ts';
 import { type OperationContext, status } from './context.ts';
@@ -152,7 +152,7 @@ async function serveMethod(
     spentOnce.add(config);
   }
   // A sysroot this user owns (the demo) is changed as that user: root would add nothing but risk.
-  if (mutating && process.getuid?.() !== 0 && sysrootOwner(config.sysroot) !== process.getuid?.()) {
+  if (mutating && process.getuid?.() !== 0 && changesNeedRoot(config.sysroot)) {
     throw new HindsightError('not-authorized', `${method} needs root (run it through pkexec or as root)`);
   }
   const ctx: OperationContext = { sysroot: config.sysroot, stateroot: params.os ?? config.stateroot, emit };

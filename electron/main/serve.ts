@@ -25,17 +25,14 @@ export interface ServeOptions {
  * WAYLAND_DISPLAY) or without xdg-open, it says to open the printed address instead.
  */
 export function openInDesktopBrowser(url: string, err: (line: string) => void): boolean {
-  const why =
-    !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY
-      ? 'there is no desktop session here'
-      : findProgram('xdg-open') === null
-        ? 'xdg-open is not installed'
-        : null;
-  if (why) {
+  const session = Boolean(process.env.DISPLAY || process.env.WAYLAND_DISPLAY);
+  const xdgOpen = session ? findProgram('xdg-open') : null;
+  if (!xdgOpen) {
+    const why = session ? 'xdg-open is not installed' : 'there is no desktop session here';
     err(`Open the address above in your browser (${why} to open it for you).\n`);
     return false;
   }
-  const opener = startProgram(findProgram('xdg-open') as string, [url], { detached: true });
+  const opener = startProgram(xdgOpen, [url], { detached: true });
   opener.on('error', () => {});
   opener.stdin.destroy();
   opener.stdout.destroy();

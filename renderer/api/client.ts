@@ -10,6 +10,7 @@ import {
   type IpcRequest,
   type IpcResponse,
   TAB_SECRET_HEADER,
+  TAB_SECRET_KEY,
 } from '../../shared/ipc-contract.ts';
 import { connectionLost, setConnectionProbe, useConnection } from './connection.ts';
 
@@ -32,7 +33,6 @@ function unwrap<T>(envelope: IpcEnvelope<unknown>): T {
 const PROBE_TIMEOUT_MS = 5_000;
 
 /** Where a tab keeps its secret: this origin's and this tab's only, kept across reloads. */
-const TAB_SECRET_KEY = 'hindsight-tab-secret';
 
 /**
  * The one-time link token from the address `hindsight serve` printed, taken out of the address bar
