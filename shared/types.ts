@@ -54,6 +54,12 @@ export interface StatusReport {
   /** True when this sysroot is the running system's (/ with /run/ostree-booted). */
   bootedSystem: boolean;
   deployments: Deployment[];
+  /**
+   * The update that boots next and can still be cancelled (what `hindsight cancel` drops): the
+   * staged deployment, else the default when Hindsight deployed it and it has never run. The helper
+   * sets it from its record of what it made; absent where that record is not read.
+   */
+  stagedUpdate?: Pick<Deployment, 'stateroot' | 'checksum' | 'serial'> | null;
 }
 
 /** A snapshot named in a delta: a deployment, or a commit that is not deployed. */

@@ -72,7 +72,7 @@ describe('booted OSTree guest', { skip, concurrency: 2 }, () => {
       assertAgree(toCancel);
       assert.equal(toCancel.hindsight.filter((d) => d.staged).length, 1);
       const cancel = await guest.ok('cancel', 'hindsight cancel && test ! -e /run/ostree/staged-deployment');
-      assert.match(cancel.stdout, /Dropped staged deployment 2\.0/);
+      assert.match(cancel.stdout, /Cancelled the staged update 2\.0/);
       const cancelled = await guestStatus(guest, 'cancelled');
       assertAgree(cancelled);
       assert.deepEqual(

@@ -89,7 +89,7 @@ describe('hindsight CLI: the changing commands, through the helper', () => {
   it('upgrade stages 4.0 with progress on stderr, keeping the rollback', async () => {
     const run = ok(await cli(['upgrade', ...at()]));
     assert.match(run.stdout, /Available from .*: 4\.0/);
-    assert.match(run.stdout, /4\.0 \(\w+\.0\) deployed; it boots next\. Rollback: 3\.0/);
+    assert.match(run.stdout, /4\.0 \(\w+\.0\) is staged: it starts on the next boot\. Rollback: 3\.0/);
     assert.match(run.stderr, /pulling, \d+\/\d+ objects/);
     assert.deepEqual(versions(), ['4.0', '3.0', '2.0', '1.0']);
     fsck(sysroot);
@@ -207,7 +207,7 @@ describe('hindsight CLI: the changing commands, through the helper', () => {
 
   it('deploy VERSION makes a new deployment; cancel drops it', async () => {
     const run = ok(await cli(['deploy', '1.0', ...at()]));
-    assert.match(run.stdout, /1\.0 \(\w+\.1\) deployed; it boots next/);
+    assert.match(run.stdout, /1\.0 \(\w+\.1\) is staged: it starts on the next boot/);
     assert.deepEqual(versions(), ['1.0', '4.0', '3.0', '1.0']);
     ok(await cli(['cancel', ...at()]));
     assert.deepEqual(versions(), ['4.0', '3.0', '1.0']);

@@ -80,11 +80,17 @@ export function shortDate(iso: string | null): string {
   return iso.replace('T', ' ').slice(0, 16);
 }
 
-export function deploymentStates(d: Deployment): string[] {
+/** Whether `d` is the update that boots next and `cancel` drops: "staged" in every word Hindsight uses. */
+function isStagedUpdate(report: StatusReport, d: Deployment): boolean {
+  const u = report.stagedUpdate;
+  return !!u && u.stateroot === d.stateroot && u.checksum === d.checksum && u.serial === d.serial;
+}
+
+export function deploymentStates(d: Deployment, stagedUpdate = d.staged): string[] {
   const states: string[] = [];
   if (d.booted) states.push('running');
   if (d.default) states.push('next boot');
-  if (d.staged) states.push('staged');
+  if (d.staged || stagedUpdate) states.push('staged');
   if (d.pending && !d.default) states.push('pending');
   if (d.rollback) states.push('rollback');
   if (d.pinned) states.push('pinned');
@@ -123,7 +129,7 @@ export function formatStatus(
       `${d.checksum.slice(0, 10)}.${d.serial}`,
       d.kernel ?? '-',
       d.origin ?? '-',
-      deploymentStates(d)
+      deploymentStates(d, isStagedUpdate(report, d))
         .map((s) => paint(STATE_STYLE[s] ?? 'bold', s))
         .join(', '),
     ]);

@@ -279,13 +279,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     switch (command) {
       case 'status': {
         want(rest, 0, 0, 'status');
-        const report = await status();
+        const { withStagedUpdate } = await import('../helper/state.ts');
+        const report = withStagedUpdate(await status());
         const notes = await readNotes();
         const withNotes = report.deployments.map((d) => {
           const n = notes.get(noteKey(d));
           return { ...d, note: n?.note || null, label: n?.label ?? null };
         });
-        emit({ deployments: withNotes }, formatStatus(report, notes));
+        emit({ deployments: withNotes, stagedUpdate: report.stagedUpdate }, formatStatus(report, notes));
         return 0;
       }
       case 'packages': {

@@ -1,5 +1,6 @@
 import type { Deployment, OperationResult, ProgressEvent, StatusReport } from '../../shared/types.ts';
 import { readStatus } from '../core/ostree/sysroot.ts';
+import { withStagedUpdate } from './state.ts';
 
 /** What every operation gets from the helper: its sysroot, fresh status, and a progress channel. */
 export interface OperationContext {
@@ -9,8 +10,8 @@ export interface OperationContext {
   emit(event: ProgressEvent): void;
 }
 
-export function status(ctx: OperationContext): Promise<StatusReport> {
-  return readStatus({ sysroot: ctx.sysroot, stateroot: ctx.stateroot });
+export async function status(ctx: OperationContext): Promise<StatusReport> {
+  return withStagedUpdate(await readStatus({ sysroot: ctx.sysroot, stateroot: ctx.stateroot }));
 }
 
 export function label(d: Pick<Deployment, 'index' | 'version' | 'checksum' | 'serial'>): string {

@@ -12,7 +12,7 @@ import {
   deploymentGone,
   libostreeAvailable,
 } from './libostree.ts';
-import { readCreated, stateDirFor } from './state.ts';
+import { stagedUpdateOf } from './state.ts';
 
 /**
  * pin, unpin, undeploy, cancel and reboot. The selector is resolved once, first, to the deployment's
@@ -170,24 +170,10 @@ export async function undeploy(ctx: OperationContext, selector: string): Promise
   };
 }
 
-/**
- * Drops what would boot next when it is new: the staged deployment, else the default when Hindsight
- * deployed it and it has never run (not booted). Anything else is an ordinary deployment that a user
- * may rely on; removing those is `undeploy`, named explicitly.
- */
+/** Drops the staged update (see stagedUpdateOf): what `cancel` may drop is exactly what status offers. */
 export async function cancel(ctx: OperationContext): Promise<OperationResult> {
   const before = await status(ctx);
-  let target = before.deployments.find((d) => d.staged) ?? null;
-  if (!target) {
-    const first = before.deployments[0];
-    const created = readCreated(stateDirFor(before));
-    const madeByUs =
-      first &&
-      created.some(
-        (c) => c.stateroot === first.stateroot && c.checksum === first.checksum && c.serial === first.serial,
-      );
-    if (first && madeByUs && !first.booted && !first.pinned && before.deployments.length > 1) target = first;
-  }
+  const target = stagedUpdateOf(before);
   if (!target) {
     throw new HindsightError(
       'refused',
@@ -198,7 +184,7 @@ export async function cancel(ctx: OperationContext): Promise<OperationResult> {
   const next = after.deployments[0];
   return {
     operation: 'cancel',
-    message: `Dropped ${target.staged ? 'staged' : 'pending'} deployment ${label(target)}.${next ? ` ${label(next)} boots next.` : ''}${cleanupNote(cleanupError)}`,
+    message: `Cancelled the staged update ${label(target)}.${next ? ` ${label(next)} boots next.` : ''}${cleanupNote(cleanupError)}`,
     status: after,
   };
 }

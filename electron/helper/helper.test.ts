@@ -166,7 +166,7 @@ describe('the helper, method by method, on the demo sysroot', () => {
     );
     assert.deepEqual(ids(after).slice(1), ids(before), 'every older deployment kept (the rollback first)');
     assert.equal(result.status.deployments[1]?.rollback, true);
-    assert.match(result.message, /4\.0.*deployed.*Rollback: 3\.0/);
+    assert.match(result.message, /4\.0.*is staged: it starts on the next boot.*Rollback: 3\.0/);
     fsck(sysroot);
     // ostree merged /etc whole-file: alice's passwd hides the image's new system user.
     const passwd = readFileSync(join(etcOf(sysroot, after[0] as never), 'passwd'), 'utf8');
@@ -371,7 +371,7 @@ describe('the helper, method by method, on the demo sysroot', () => {
     assert.equal(result.status.deployments[0]?.origin, 'demo:debian/bookworm/desktop', 'the origin is kept');
     fsck(sysroot);
     const cancelled = await helper.call('cancel', {});
-    assert.match(cancelled.message, /Dropped pending deployment 1\.0/);
+    assert.match(cancelled.message, /Cancelled the staged update 1\.0/);
     assert.deepEqual(ids(ostreeStatus(sysroot)), ids(before));
     await rejects(helper.call('deploy', { commit: '9.9' }), 'no-such-commit');
     const byChecksum = await helper.call('deploy', { commit: (before[1]?.checksum ?? '').slice(0, 12) });

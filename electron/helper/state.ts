@@ -11,7 +11,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { HindsightError } from '../../shared/errors.ts';
-import type { AuditRecord, StatusReport } from '../../shared/types.ts';
+import type { AuditRecord, Deployment, StatusReport } from '../../shared/types.ts';
 import { writeFileAtomic } from '../core/atomic-write.ts';
 import { requireRootSafe } from '../core/confined-fs.ts';
 import { isBootedSystem, listStaterooots } from '../core/ostree/sysroot.ts';
@@ -166,6 +166,33 @@ export function readCreated(dir: string): CreatedDeployment[] {
   } catch {
     return [];
   }
+}
+
+/**
+ * What would boot next when it is new: the staged deployment, else the default when Hindsight
+ * deployed it and it has never run (not booted, not pinned, not the only one). Anything else is an
+ * ordinary deployment that a user may rely on; removing those is `undeploy`, named explicitly.
+ */
+export function stagedUpdateOf(report: StatusReport): Deployment | null {
+  const staged = report.deployments.find((d) => d.staged);
+  if (staged) return staged;
+  const first = report.deployments[0];
+  if (!first || first.booted || first.pinned || report.deployments.length < 2) return null;
+  const madeByUs = readCreated(stateDirFor(report)).some(
+    (c) => c.stateroot === first.stateroot && c.checksum === first.checksum && c.serial === first.serial,
+  );
+  return madeByUs ? first : null;
+}
+
+/** The report with `stagedUpdate` filled in, as the helper and the CLI's `status` give it. */
+export function withStagedUpdate(report: StatusReport): StatusReport {
+  const update = stagedUpdateOf(report);
+  return {
+    ...report,
+    stagedUpdate: update
+      ? { stateroot: update.stateroot, checksum: update.checksum, serial: update.serial }
+      : null,
+  };
 }
 
 /** Remembers a deployment Hindsight made, so `cancel` only ever drops one of those. */

@@ -374,9 +374,10 @@ async function deployCommit(
   // Staged is not ready until systemd will finalize it at shutdown.
   if (created.staged) await armStagedFinalization(after);
   const rollbackTo = after.deployments.find((d) => d.rollback);
+  // One word for both: to a person, an update that starts on the next boot and can be cancelled is staged.
   const how = created.staged
-    ? 'staged for the next boot (its /etc is merged at shutdown)'
-    : 'deployed; it boots next';
+    ? 'is staged: it starts on the next boot (its /etc is merged at shutdown)'
+    : 'is staged: it starts on the next boot';
   return {
     operation,
     message: `${label(created)} ${how}.${rollbackTo ? ` Rollback: ${label(rollbackTo)}.` : ''}`,
