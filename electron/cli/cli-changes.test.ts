@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { PackageEntry } from '../../shared/types.ts';
 import { buildDemo, type DemoInfo } from '../core/fixtures/demo.ts';
-import { removeFixture, tempFixtureRoot } from '../core/fixtures/sysroot-fixture.ts';
-import { tool } from '../core/fixtures/test-support.ts';
+import { DPKG_STATUS_PATH, removeFixture, tempFixtureRoot } from '../core/fixtures/sysroot-fixture.ts';
+import { deltaByDpkg, dpkgQuery, tool } from '../core/fixtures/test-support.ts';
 import { bundles, fsck, ostreeStatus, type ServedRepo, serveRepo } from '../helper/test-support.ts';
 
 /**
@@ -44,6 +45,17 @@ function ok(run: Run): Run {
   return run;
 }
 
+/** A commit's packages as dpkg-query lists them from the commit's own database, read with ostree. */
+function packagesOf(scratch: string, repo: string, commit: string): PackageEntry[] {
+  const tree = mkdtempSync(join(scratch, 'dpkg-'));
+  const db = join(tree, DPKG_STATUS_PATH);
+  mkdirSync(dirname(db), { recursive: true });
+  writeFileSync(db, tool('ostree', ['cat', `--repo=${repo}`, commit, `/${DPKG_STATUS_PATH}`]), 'latin1');
+  return dpkgQuery(tree);
+}
+
+const literally = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 function oneLineError(run: Run, code: string, exit = 1): void {
   assert.equal(run.code, exit, run.stderr);
   const lines = run.stderr.trim().split('\n');
@@ -78,7 +90,18 @@ describe('hindsight CLI: the changing commands, through the helper', () => {
   it('upgrade --check shows the version and the package delta, and deploys nothing', async () => {
     const run = ok(await cli(['upgrade', '--check', ...at()]));
     assert.match(run.stdout, /^Available from demo:debian\/bookworm\/desktop: 4\.0 \(/m);
-    assert.match(run.stdout, /^\[U\.\]\s+#\d+\s+newtool\s+amd64\s+3\.0-1 -> 4\.0-1$/m);
+    // Every version change that dpkg itself finds between the two databases, each on its own line.
+    const expected = deltaByDpkg(
+      packagesOf(root, join(sysroot, 'ostree', 'repo'), ostreeStatus(sysroot)[0]?.checksum ?? ''),
+      packagesOf(root, demo.remoteRepo, demo.ref),
+    );
+    assert.ok(expected.upgraded.length > 0);
+    for (const change of expected.upgraded) {
+      const [name = '', from = '', to = ''] = change.split(' ');
+      const line = `^\\[U\\.\\]\\s+#\\d+\\s+${literally(name)}\\s+\\S+\\s+${literally(from)} -> ${literally(to)}$`;
+      assert.match(run.stdout, new RegExp(line, 'm'));
+    }
+    assert.deepEqual(expected.added, ['systemd-timesyncd']);
     assert.match(run.stdout, /^\[A\.\]\s+#\d+\s+systemd-timesyncd/m);
     assert.doesNotMatch(run.stdout, /Files:/, 'file counts are unknown before the pull');
     assert.deepEqual(versions(), ['3.0', '2.0', '1.0']);

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { HindsightError } from '../../shared/errors.ts';
 import type { HelperMethod } from '../../shared/helper-contract.ts';
-import type { ProgressEvent, StatusReport } from '../../shared/types.ts';
+import type { PackageDelta, PackageEntry, ProgressEvent, StatusReport } from '../../shared/types.ts';
 import { buildDemo, type DemoInfo } from '../core/fixtures/demo.ts';
-import { removeFixture, tempFixtureRoot } from '../core/fixtures/sysroot-fixture.ts';
-import { parseConfigDiff, tool } from '../core/fixtures/test-support.ts';
+import { DPKG_STATUS_PATH, removeFixture, tempFixtureRoot } from '../core/fixtures/sysroot-fixture.ts';
+import { deltaByDpkg, dpkgQuery, parseConfigDiff, tool } from '../core/fixtures/test-support.ts';
 import type { HelperClient } from './helper-client.ts';
 import {
   fsck,
@@ -47,6 +47,26 @@ function allEtcs(sysroot: string): Map<string, Map<string, string>> {
   return new Map(
     ostreeStatus(sysroot).map((d) => [`${d.checksum}.${d.serial}`, treeDigest(etcOf(sysroot, d))]),
   );
+}
+
+/** A commit's packages as dpkg-query lists them from the commit's own database, read with ostree. */
+function packagesOf(scratch: string, repo: string, commit: string): PackageEntry[] {
+  const tree = mkdtempSync(join(scratch, 'dpkg-'));
+  const db = join(tree, DPKG_STATUS_PATH);
+  mkdirSync(dirname(db), { recursive: true });
+  writeFileSync(db, tool('ostree', ['cat', `--repo=${repo}`, commit, `/${DPKG_STATUS_PATH}`]), 'latin1');
+  return dpkgQuery(tree);
+}
+
+/** A delta in deltaByDpkg's terms, to compare with what dpkg itself says of the two databases. */
+function asDpkgDelta(delta: PackageDelta): ReturnType<typeof deltaByDpkg> {
+  const change = (c: { name: string; from: string; to: string }): string => `${c.name} ${c.from} ${c.to}`;
+  return {
+    added: delta.added.map((p) => p.name).sort(),
+    removed: delta.removed.map((p) => p.name).sort(),
+    upgraded: delta.upgraded.map(change).sort(),
+    downgraded: delta.downgraded.map(change).sort(),
+  };
 }
 
 function assertSameStatus(report: StatusReport, sysroot: string): void {
@@ -98,7 +118,20 @@ describe('the helper, method by method, on the demo sysroot', () => {
       ['3.0', '2.0', '1.0'],
     );
     const delta = await helper.call('packageDelta', { from: '1', to: '0' });
-    assert.ok(delta.upgraded.some((c) => c.name === 'newtool' && c.from === '2.0-1' && c.to === '3.0-1'));
+    const [next, rollback] = ostreeStatus(sysroot);
+    const repo = join(sysroot, 'ostree', 'repo');
+    assert.deepEqual(
+      asDpkgDelta(delta),
+      deltaByDpkg(
+        packagesOf(root, repo, rollback?.checksum ?? ''),
+        packagesOf(root, repo, next?.checksum ?? ''),
+      ),
+    );
+    assert.ok(
+      delta.upgraded.some((c) => c.name === 'base-files'),
+      'a point release updates base-files',
+    );
+    assert.ok(delta.downgraded.some((c) => c.name === 'tzdata'));
     assert.ok(delta.added.some((p) => p.name === 'flatpak'));
     const drift = await helper.call('etcDrift', { deployment: '0', diffs: true });
     assert.ok(drift.entries.some((e) => e.path === 'sudoers.d/alice' && e.status === 'added'));
@@ -126,7 +159,14 @@ describe('the helper, method by method, on the demo sysroot', () => {
     assert.equal(check.available?.version, '4.0');
     const delta = check.available?.delta;
     assert.ok(delta);
-    assert.ok(delta.upgraded.some((c) => c.name === 'newtool' && c.to === '4.0-1'));
+    const current = ostreeStatus(sysroot)[0]?.checksum ?? '';
+    assert.deepEqual(
+      asDpkgDelta(delta),
+      deltaByDpkg(
+        packagesOf(root, join(sysroot, 'ostree', 'repo'), current),
+        packagesOf(root, demo.remoteRepo, demo.ref),
+      ),
+    );
     assert.ok(delta.added.some((p) => p.name === 'systemd-timesyncd'));
     assert.ok(remote.requests > 0, 'the check went over HTTP');
     assert.ok(events.some((e) => e.phase === 'fetching metadata'));
