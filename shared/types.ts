@@ -73,7 +73,7 @@ export interface SnapshotRef {
   serial: number | null;
 }
 
-export type PackageFormat = 'dpkg' | 'rpm';
+export type PackageFormat = 'dpkg' | 'rpm' | 'pacman';
 
 export interface PackageEntry {
   name: string;

@@ -13,10 +13,12 @@ import { resolveSnapshot, type SnapshotTarget } from '../ostree/selectors.ts';
 import { repoPath } from '../ostree/sysroot.ts';
 import { commitTreeCounts } from '../ostree/tree-diff.ts';
 import { compareDpkgVersions } from './dpkg-version.ts';
-import { type PackageCache, readPackages } from './package-source.ts';
+import { type PackageCache, type PackageList, readPackages, readTreePackages } from './package-source.ts';
+import { comparePacmanVersions } from './pacman-version.ts';
 import { compareRpmEvr } from './rpm-version.ts';
 
 export function versionComparer(format: PackageFormat): (a: string, b: string) => number {
+  if (format === 'pacman') return comparePacmanVersions;
   return format === 'dpkg' ? compareDpkgVersions : compareRpmEvr;
 }
 
@@ -77,6 +79,26 @@ export function diffPackageLists(
   }
   for (const [key, now] of after) if (!before.has(key)) added.push(now);
   return { added, removed, upgraded, downgraded };
+}
+
+/** The lists of two root folders (snapshots of one system) and what changed between them. */
+export interface TreePackageDiff
+  extends Pick<PackageDelta, 'format' | 'added' | 'removed' | 'upgraded' | 'downgraded'> {
+  from: PackageList;
+  to: PackageList;
+}
+
+/** The package delta between two root folders, read from the database inside each. */
+export function treePackageDiff(fromTree: string, toTree: string): TreePackageDiff {
+  const [a, b] = [fromTree, toTree].map((tree) => {
+    const list = readTreePackages(tree);
+    if (!list) throw new HindsightError('no-package-database', `no dpkg, rpm or pacman database in ${tree}`);
+    return list;
+  }) as [PackageList, PackageList];
+  if (a.format !== b.format) {
+    throw new HindsightError('unsupported', `cannot compare a ${a.format} tree with a ${b.format} tree`);
+  }
+  return { format: a.format, from: a, to: b, ...diffPackageLists(a.packages, b.packages, a.format) };
 }
 
 /** File counts by repository and commit pair: commits never change, so neither do their counts. */

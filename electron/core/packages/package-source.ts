@@ -8,6 +8,7 @@ import { ostreeBinary } from '../ostree/ostree-cli.ts';
 import type { SnapshotTarget } from '../ostree/selectors.ts';
 import { deploymentPath, repoPath } from '../ostree/sysroot.ts';
 import { DPKG_STATUS_CANDIDATES, parseDpkgStatus } from './dpkg-db.ts';
+import { PACMAN_LOCAL_DB, readPacmanLocalDb } from './pacman-db.ts';
 import { RPMDB_CANDIDATES, readRpmSqliteBuffer, readRpmSqliteDatabase } from './rpm-db.ts';
 
 export interface PackageList {
@@ -15,6 +16,8 @@ export interface PackageList {
   packages: PackageEntry[];
   /** Where the list came from: a path inside the tree, or the commit's metadata. */
   source: string;
+  /** Entries the reader skipped or could not fully describe, one sentence each (pacman only, so far). */
+  problems?: string[];
 }
 
 /** A store of package lists by commit checksum; commits never change, so entries never expire. */
@@ -42,6 +45,8 @@ function parseDatabase(format: PackageFormat, bytes: Buffer, file: string | null
 const CANDIDATES: { format: PackageFormat; path: string }[] = [
   ...DPKG_STATUS_CANDIDATES.map((path) => ({ format: 'dpkg' as const, path })),
   ...RPMDB_CANDIDATES.map((path) => ({ format: 'rpm' as const, path })),
+  // A folder of folders, not one file: read from a tree only (see readFromCommit).
+  { format: 'pacman', path: PACMAN_LOCAL_DB },
 ];
 
 /** A database path inside the tree, or null; a symlink that leads out of the tree (to the host's /var, say) does not count. */
@@ -56,32 +61,45 @@ function confined(tree: string, relative: string): string | null {
   }
 }
 
-function readFromTree(tree: string): PackageList | null {
+/**
+ * The package list of a root folder (a deployment, a snapshot), or null when it has no database.
+ * A database with no installed package gives way to a later one that has some: an Arch root with
+ * dpkg installed from the AUR carries an empty dpkg status beside pacman's real database.
+ */
+export function readTreePackages(tree: string): PackageList | null {
+  let empty: PackageList | null = null;
   for (const candidate of CANDIDATES) {
     const file = confined(tree, candidate.path);
     if (!file) continue;
-    let bytes: Buffer;
-    try {
-      bytes = candidate.format === 'dpkg' ? readFileSync(file) : Buffer.alloc(0);
-    } catch (error) {
-      throw new HindsightError(
-        'unreadable',
-        `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
-      );
-    }
-    return {
-      format: candidate.format,
-      packages: parseDatabase(candidate.format, bytes, file),
-      source: candidate.path,
-    };
+    const list = readCandidate(candidate.format, candidate.path, file);
+    if (list.packages.length > 0) return list;
+    empty ??= list;
   }
-  return null;
+  return empty;
+}
+
+function readCandidate(format: PackageFormat, source: string, file: string): PackageList {
+  if (format === 'pacman') {
+    const { packages, problems } = readPacmanLocalDb(file);
+    return { format, packages, source, ...(problems.length > 0 ? { problems } : {}) };
+  }
+  let bytes: Buffer;
+  try {
+    bytes = format === 'dpkg' ? readFileSync(file) : Buffer.alloc(0);
+  } catch (error) {
+    throw new HindsightError(
+      'unreadable',
+      `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+    );
+  }
+  return { format, packages: parseDatabase(format, bytes, file), source };
 }
 
 /** Reads only the database file out of the repository (`ostree cat`), never a whole checkout. */
 async function readFromCommit(repo: string, checksum: string): Promise<PackageList | null> {
   const bin = ostreeBinary();
-  for (const candidate of CANDIDATES) {
+  // pacman's database is a folder per package, which `ostree cat` cannot read in one go.
+  for (const candidate of CANDIDATES.filter((c) => c.format !== 'pacman')) {
     const result = await run(bin, ['cat', `--repo=${repo}`, checksum, `/${candidate.path}`]);
     if (result.code !== 0) continue;
     return {
@@ -93,7 +111,7 @@ async function readFromCommit(repo: string, checksum: string): Promise<PackageLi
   return null;
 }
 
-/** The packages of a deployment or a commit: dpkg or rpm database, else rpm-ostree's commit metadata. */
+/** The packages of a deployment or a commit: dpkg, rpm or pacman database, else rpm-ostree's commit metadata. */
 export async function readPackages(
   sysroot: string,
   target: SnapshotTarget,
@@ -107,7 +125,7 @@ export async function readPackages(
   }
   const repo = repoPath(sysroot);
   let list: PackageList | null = null;
-  if (target.kind === 'deployment') list = readFromTree(deploymentPath(sysroot, target.deployment));
+  if (target.kind === 'deployment') list = readTreePackages(deploymentPath(sysroot, target.deployment));
   if (!list) {
     try {
       const fromMetadata = commitPackageList(readCommitObject(repo, checksum));
@@ -121,7 +139,7 @@ export async function readPackages(
   if (!list) {
     throw new HindsightError(
       'no-package-database',
-      `no dpkg or rpm database in ${checksum.slice(0, 10)} (looked in ${CANDIDATES.map((c) => `/${c.path}`).join(', ')})`,
+      `no dpkg, rpm or pacman database in ${checksum.slice(0, 10)} (looked in ${CANDIDATES.map((c) => `/${c.path}`).join(', ')})`,
     );
   }
   return remember(checksum, list, cache);
