@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests drive for real (ostree, rpm, dpkg, Chromium, gjs with
-# libostree's typelib), when running as root and they are missing. Prints what it does.
+# Installs the Debian packages the tests drive for real (ostree, rpm, dpkg, pacman with makepkg,
+# Chromium, gjs with libostree's typelib), when running as root and they are missing. Prints what
+# it does.
 set -euo pipefail
 
 need=()
@@ -10,11 +11,22 @@ have ostree || need+=(ostree)
 have rpm || need+=(rpm)
 have rpmbuild || need+=(rpm)
 have dpkg-query || need+=(dpkg)
+# pacman's database and version order: makepkg builds real packages (and has vercmp), pacman
+# installs them; makepkg packs with bsdtar and drops to fakeroot.
+have pacman || need+=(pacman-package-manager)
+have makepkg || need+=(makepkg)
+have vercmp || need+=(makepkg)
+have bsdtar || need+=(libarchive-tools)
+have fakeroot || need+=(fakeroot)
+have setpriv || need+=(util-linux)
 have chromium || need+=(chromium)
 have gjs || need+=(gjs)
 [ -e /usr/lib/x86_64-linux-gnu/girepository-1.0/OSTree-1.0.typelib ] || ls /usr/lib/*/girepository-1.0/OSTree-1.0.typelib >/dev/null 2>&1 || need+=(gir1.2-ostree-1.0)
 have chattr || need+=(e2fsprogs)
 have python3 || need+=(python3)
+# Snapper roots on loop-backed btrfs (electron/core/fixtures/snapper-root.ts).
+have btrfs || need+=(btrfs-progs)
+have snapper || need+=(snapper)
 # The booted-VM scenarios (npm run test:vm): a Debian guest built with debootstrap, booted by QEMU
 # through extlinux. Skipped on purpose with HINDSIGHT_SKIP_VM=1.
 if [ "${HINDSIGHT_SKIP_VM:-}" != 1 ]; then
