@@ -1,4 +1,5 @@
 import { useEffect } from 'react';
+import { useConnection } from './api/connection.ts';
 import { useAppInfo, useOperation, useStatus, useSystemEvents, useUpdateCheck } from './api/queries.ts';
 import { ConnectionStatus } from './components/connection-status.tsx';
 import { Icon, type IconName } from './components/icons.tsx';
@@ -129,6 +130,9 @@ export function App() {
   const screen = useUi((s) => s.route.screen);
   const navigate = useUi((s) => s.navigate);
   const status = useStatus();
+  // What the screens show while Hindsight is out of reach is what it last said: marked as such here,
+  // explained by the connection banner.
+  const outOfReach = useConnection((s) => s.connection !== 'connected');
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent): void => {
@@ -145,7 +149,7 @@ export function App() {
   }, [navigate]);
 
   return (
-    <div className="app">
+    <div className={`app${outOfReach ? ' is-stale' : ''}`}>
       <a className="skip-link" href="#main">
         Skip to content
       </a>

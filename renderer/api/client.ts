@@ -29,6 +29,20 @@ function unwrap<T>(envelope: IpcEnvelope<unknown>): T {
   return envelope.result as T;
 }
 
+/**
+ * The call never reached Hindsight (browser mode, `hindsight serve` gone). Queries wait for the
+ * connection instead of failing with it (see queries.ts); a change asked for fails at once, with
+ * this message.
+ */
+export class UnreachableError extends HindsightError {
+  constructor() {
+    super('io-error', 'Hindsight is not reachable: is `hindsight serve` still running?');
+    this.name = 'UnreachableError';
+  }
+}
+
+export const isUnreachable = (error: unknown): boolean => error instanceof UnreachableError;
+
 /** How long the reconnect probe waits for an answer: a machine going down may leave it hanging. */
 const PROBE_TIMEOUT_MS = 5_000;
 
@@ -194,12 +208,7 @@ function browserBridge(): HindsightBridge {
         response = await post(channel, request);
       } catch {
         connectionLost();
-        return {
-          error: {
-            code: 'io-error',
-            message: 'Hindsight is not reachable: is `hindsight serve` still running?',
-          },
-        };
+        throw new UnreachableError();
       }
       try {
         return (await response.json()) as IpcEnvelope<unknown>;

@@ -9,8 +9,8 @@ import {
 import { useEffect } from 'react';
 import type { HindsightError } from '../../shared/errors.ts';
 import type { IpcChannel, IpcRequest, IpcResponse } from '../../shared/ipc-contract.ts';
-import { useUi } from '../state/ui-store.ts';
-import { getApi } from './client.ts';
+import { useUi, watchSystemForToasts } from '../state/ui-store.ts';
+import { getApi, isUnreachable } from './client.ts';
 import { useConnection } from './connection.ts';
 
 export const queryClient = new QueryClient({
@@ -20,6 +20,9 @@ export const queryClient = new QueryClient({
       staleTime: 60_000,
       refetchOnWindowFocus: false,
       retry: (count, error) => {
+        // Out of reach: asked again, which waits (paused, data kept) until the connection is back, so a
+        // screen never trades what it shows for "not reachable".
+        if (isUnreachable(error)) return true;
         const code = (error as Partial<HindsightError>).code;
         // A helper that is busy with another request answers again a moment later.
         if (code === 'busy') return count < 8;
@@ -44,6 +47,27 @@ useConnection.subscribe((now, before) => {
   if (now.connection === before.connection) return;
   onlineManager.setOnline(now.connection === 'connected');
   if (now.connection === 'connected') void queryClient.invalidateQueries();
+});
+
+/** What topic toasts compare: the deployments and the states a one-click action changes. */
+function systemSignature(status: IpcResponse<'sysroot:status'> | undefined): string | null {
+  if (!status) return null;
+  return status.deployments
+    .map((d) => `${d.checksum}.${d.serial}:${+d.default}${+d.pinned}${+d.staged}`)
+    .join(' ');
+}
+
+watchSystemForToasts(() => ({
+  signature: systemSignature(queryClient.getQueryData(keys.status)),
+  settling: queryClient.isFetching({ queryKey: keys.status }) > 0,
+}));
+
+queryClient.getQueryCache().subscribe((event) => {
+  if (event.type !== 'updated' || event.action.type !== 'success' || event.query.queryKey[0] !== 'status') {
+    return;
+  }
+  const signature = systemSignature(event.query.state.data as IpcResponse<'sysroot:status'> | undefined);
+  if (signature !== null) useUi.getState().systemChanged(signature);
 });
 
 export function call<C extends IpcChannel>(channel: C, request: IpcRequest<C>): Promise<IpcResponse<C>> {
@@ -123,8 +147,10 @@ export const useUpdateCheck = (enabled = true) =>
     queryFn: () => call('updates:check', {}),
     enabled,
     staleTime: Number.POSITIVE_INFINITY,
-    // Only a busy helper is asked again; a real failure is shown as one, at once.
-    retry: (count, error) => (error as Partial<HindsightError>).code === 'busy' && count < 8,
+    // Only a busy helper is asked again, or one out of reach (once back); a real failure is shown as
+    // one, at once.
+    retry: (count, error) =>
+      isUnreachable(error) || ((error as Partial<HindsightError>).code === 'busy' && count < 8),
   });
 
 /** A mutation on one channel; every query refetches afterwards, whatever the outcome. */

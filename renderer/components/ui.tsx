@@ -326,7 +326,13 @@ export function Segmented<T extends string>({
   );
 }
 
-/** Moves focus to a screen's heading when the screen opens, so screen readers announce it. */
+/** Whether a screen was shown already: the first one, on load, leaves focus where the page starts. */
+let screenShown = false;
+
+/**
+ * Moves focus to a screen's heading when the person opens another screen, so screen readers
+ * announce it. Not on load: there the first Tab must reach the skip link.
+ */
 export function ScreenHeader({
   title,
   subtitle,
@@ -338,6 +344,9 @@ export function ScreenHeader({
 }) {
   const ref = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
+    const onLoad = !screenShown;
+    screenShown = true;
+    if (onLoad) return;
     if (document.activeElement === document.body || document.activeElement?.closest('.sidebar')) {
       ref.current?.focus({ preventScroll: true });
     }
