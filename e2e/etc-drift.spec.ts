@@ -60,7 +60,7 @@ test('the filter narrows paths by name and by kind', async () => {
   await expect(tree.getByRole('treeitem', { name: /^sshd_config/ })).toBeVisible();
   await expect(tree.getByRole('treeitem', { name: /^passwd/ })).toHaveCount(0);
   await page.getByRole('searchbox', { name: 'Filter paths' }).fill('');
-  await page.getByRole('radio', { name: /Added/ }).check();
+  await page.getByLabel('Show', { exact: true }).selectOption({ label: 'Added (5)' });
   await expect(tree.getByRole('treeitem', { name: /^fstab/ })).toHaveCount(0);
   await expect(tree.getByRole('treeitem', { name: /^alice/ })).toBeVisible();
 });

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { AxeBuilder } from '@axe-core/playwright';
+import { expectAccessible } from './support/axe.ts';
 import { expect, hindsightPerFile, SCREENSHOTS, selectorOf, test, version } from './support/hindsight.ts';
 
 /**
@@ -123,23 +123,7 @@ for (const scheme of ['light', 'dark'] as const) {
       await page.mouse.move(1, 1);
       await page.waitForTimeout(300);
       await page.screenshot({ path: join(SCREENSHOTS, `${shot.name}-${scheme}.png`) });
-      const results = await new AxeBuilder({ page })
-        .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])
-        .analyze();
-      if (process.env.HS_AXE_VERBOSE)
-        console.log(
-          shot.name,
-          scheme,
-          results.passes.length,
-          'passes;',
-          results.violations.map((v) => `${v.id}:${v.impact}:${v.nodes.length}`).join(', '),
-        );
-      const serious = results.violations
-        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-        .map(
-          (v) => `${v.id} (${v.impact}): ${v.help}\n  ${v.nodes.map((n) => n.target.join(' ')).join('\n  ')}`,
-        );
-      expect(serious, serious.join('\n')).toEqual([]);
+      await expectAccessible(page, `${shot.name} (${scheme})`);
     });
   }
 }

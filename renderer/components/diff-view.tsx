@@ -1,8 +1,7 @@
-import { useVirtualizer } from '@tanstack/react-virtual';
-import { type ReactNode, useMemo, useRef } from 'react';
+import { useVirtualizer, type Virtualizer } from '@tanstack/react-virtual';
+import { type ReactNode, type RefObject, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { DiffHunk } from '../../shared/types.ts';
 import { type SplitCell, splitRows, unifiedRows } from '../lib/diff-rows.ts';
-import { ScrollRegion } from './ui.tsx';
 
 export type DiffMode = 'split' | 'unified';
 
@@ -27,7 +26,77 @@ function Cell({ cell, side }: { cell: SplitCell | null; side: 'old' | 'new' }) {
   );
 }
 
-/** A line diff, side by side or unified; only the rows in view are in the page. */
+function scrollParent(el: HTMLElement): HTMLElement {
+  for (let p = el.parentElement; p; p = p.parentElement) {
+    if (/(auto|scroll)/.test(getComputedStyle(p).overflowY)) return p;
+  }
+  return document.scrollingElement as HTMLElement;
+}
+
+/**
+ * Virtualises a list that scrolls with the page rather than in a box of its own, so a screen keeps
+ * one vertical scroll area however long the file. `listRef` is the list's element; its distance
+ * from the top of the scrolling ancestor is the scroll margin, measured again whenever the page's
+ * layout changes (a notice, a collapsed list), since anything above the list moves it. With
+ * `scrollsItself` the list is a box of fixed height that scrolls on its own, as in a card.
+ */
+export function usePageVirtualizer<T extends HTMLElement>(
+  listRef: RefObject<T | null>,
+  options: {
+    count: number;
+    estimateSize: (index: number) => number;
+    overscan: number;
+    getItemKey?: (index: number) => string | number;
+    scrollsItself?: boolean;
+  },
+): Virtualizer<HTMLElement, Element> {
+  const { scrollsItself = false, ...virtual } = options;
+  const [scroller, setScroller] = useState<HTMLElement | null>(null);
+  const [margin, setMargin] = useState(0);
+  // The list element can come and go (an empty search shows a notice instead): follow whichever is there.
+  const attached = useRef<{
+    list: HTMLElement;
+    scrollsItself: boolean;
+    measure: () => void;
+    detach: () => void;
+  }>(null);
+  useLayoutEffect(() => {
+    const list = listRef.current;
+    const current = attached.current;
+    if (current && current.list === list && current.scrollsItself === scrollsItself) {
+      current.measure();
+      return;
+    }
+    current?.detach();
+    attached.current = null;
+    if (!list) return;
+    if (scrollsItself) {
+      setScroller(list);
+      setMargin(0);
+      attached.current = { list, scrollsItself, measure: () => {}, detach: () => {} };
+      return;
+    }
+    const parent = scrollParent(list);
+    const measure = (): void => {
+      const top = list.getBoundingClientRect().top - parent.getBoundingClientRect().top + parent.scrollTop;
+      setMargin((prev) => (Math.abs(prev - top) < 0.5 ? prev : top));
+    };
+    const observer = new ResizeObserver(measure);
+    observer.observe(parent);
+    for (const child of parent.children) observer.observe(child);
+    attached.current = { list, scrollsItself, measure, detach: () => observer.disconnect() };
+    setScroller(parent);
+    measure();
+  });
+  useEffect(() => () => attached.current?.detach(), []);
+  return useVirtualizer({
+    ...virtual,
+    getScrollElement: () => scroller,
+    scrollMargin: margin,
+  });
+}
+
+/** A line diff, side by side or unified; only the rows in view are in the page, which scrolls. */
 export function DiffView({
   hunks,
   mode,
@@ -42,13 +111,13 @@ export function DiffView({
   newLabel?: string;
 }) {
   const rows = useMemo(() => (mode === 'split' ? splitRows(hunks) : unifiedRows(hunks)), [hunks, mode]);
-  const scrollRef = useRef<HTMLElement>(null);
-  const virtualizer = useVirtualizer({
+  const listRef = useRef<HTMLElement>(null);
+  const virtualizer = usePageVirtualizer(listRef, {
     count: rows.length,
-    getScrollElement: () => scrollRef.current,
-    estimateSize: () => 21,
+    estimateSize: () => 20,
     overscan: 30,
   });
+  const margin = virtualizer.options.scrollMargin;
 
   return (
     <div className={`diff diff-mode-${mode}`}>
@@ -58,7 +127,7 @@ export function DiffView({
           <span>{newLabel}</span>
         </div>
       )}
-      <ScrollRegion ref={scrollRef} className="diff-scroll" label={label}>
+      <section ref={listRef} className="diff-scroll" aria-label={label}>
         <div className="virtual-inner" style={{ height: virtualizer.getTotalSize() }}>
           {virtualizer.getVirtualItems().map((item) => {
             const row = rows[item.index];
@@ -100,14 +169,14 @@ export function DiffView({
                 data-index={item.index}
                 ref={virtualizer.measureElement}
                 className="virtual-row"
-                style={{ transform: `translateY(${item.start}px)` }}
+                style={{ transform: `translateY(${item.start - margin}px)` }}
               >
                 {body}
               </div>
             );
           })}
         </div>
-      </ScrollRegion>
+      </section>
     </div>
   );
 }

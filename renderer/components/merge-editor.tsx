@@ -1,5 +1,12 @@
-import { useVirtualizer } from '@tanstack/react-virtual';
-import { useMemo, useRef, useState } from 'react';
+import {
+  type KeyboardEvent,
+  type ReactNode,
+  type RefObject,
+  useMemo,
+  useRef,
+  useState,
+  type WheelEvent,
+} from 'react';
 import type { EtcMergeFile } from '../../shared/types.ts';
 import {
   type ChangeRegion,
@@ -14,10 +21,18 @@ import {
   type SplitText,
   splitText,
 } from '../lib/merge-model.ts';
-import { type MergeRow, mergeRows, type PaneLine } from '../lib/merge-rows.ts';
+import {
+  lineColumns,
+  type MergeRow,
+  mergeRows,
+  type Pane,
+  type PaneLine,
+  widestLines,
+} from '../lib/merge-rows.ts';
 import { type Composed, type FileDecision, useMergeStore } from '../state/merge-store.ts';
+import { usePageVirtualizer } from './diff-view.tsx';
 import { Icon } from './icons.tsx';
-import { Button, Notice, ScrollRegion } from './ui.tsx';
+import { Button, Notice } from './ui.tsx';
 
 export interface MergeTexts {
   base: string;
@@ -84,6 +99,109 @@ function Line({ line, className }: { line: PaneLine | null; className: string })
       </span>
       <span className="mp-text">{line.text || ' '}</span>
     </div>
+  );
+}
+
+const PANE_TITLES: Record<Pane, string> = {
+  base: 'Base (old image)',
+  yours: 'Yours',
+  result: 'Result',
+  upstream: 'Upstream (new image)',
+};
+
+const PANE_CLASSES: Pane[] = ['base', 'yours', 'result', 'upstream'];
+const KEY_STEP = 40;
+
+/**
+ * Lines never wrap, so rows keep one height and stay aligned across the panes; each pane scrolls
+ * sideways on its own. The scrollbars sit in the column heads (which stick to the top of the page),
+ * and move their pane's text through a CSS variable, so every row of a pane — virtualised or not —
+ * shifts together. A trackpad or Shift+wheel over a pane, or the arrow keys on the merge, scroll too.
+ */
+function usePaneScroll() {
+  const rootRef = useRef<HTMLDivElement>(null);
+  const strips = useRef<Partial<Record<Pane, HTMLDivElement | null>>>({});
+  const follow = (pane: Pane, strip: HTMLDivElement): void => {
+    rootRef.current?.style.setProperty(`--mp-x-${pane}`, `${-strip.scrollLeft}px`);
+  };
+  const onWheel = (e: WheelEvent<HTMLElement>): void => {
+    const sideways = e.shiftKey ? e.deltaY : Math.abs(e.deltaX) > Math.abs(e.deltaY) ? e.deltaX : 0;
+    const target = e.target as Element;
+    if (!sideways || target.closest('textarea')) return;
+    const pane = PANE_CLASSES.find((p) => target.closest(`.mp-${p}`));
+    const strip = pane && strips.current[pane];
+    if (strip) strip.scrollLeft += sideways;
+  };
+  const onKeyDown = (e: KeyboardEvent<HTMLElement>): void => {
+    if (e.target !== e.currentTarget || (e.key !== 'ArrowLeft' && e.key !== 'ArrowRight')) return;
+    for (const strip of Object.values(strips.current)) {
+      if (strip) strip.scrollLeft += e.key === 'ArrowLeft' ? -KEY_STEP : KEY_STEP;
+    }
+    e.preventDefault();
+  };
+  return { rootRef, strips, follow, onWheel, onKeyDown };
+}
+
+type PaneScroll = ReturnType<typeof usePaneScroll>;
+
+function PaneHeads({
+  panes,
+  widest,
+  scroll,
+  grid,
+}: {
+  panes: Pane[];
+  widest: Record<Pane, number>;
+  scroll: PaneScroll;
+  grid: { gridTemplateColumns: string };
+}) {
+  return (
+    <div className="mp-columns" style={grid}>
+      {panes.map((pane) => (
+        <div key={pane} className="mp-column">
+          <span className="mp-column-title">{PANE_TITLES[pane]}</span>
+          <div
+            className="mp-hscroll"
+            aria-hidden="true"
+            // Keyboard users scroll from the merge region; a scroller is otherwise a tab stop of its own.
+            tabIndex={-1}
+            ref={(el) => {
+              scroll.strips.current[pane] = el;
+            }}
+            onScroll={(e) => scroll.follow(pane, e.currentTarget)}
+          >
+            <div className="mp-hscroll-width" style={{ width: `calc(${widest[pane]}ch + 8px)` }} />
+          </div>
+        </div>
+      ))}
+    </div>
+  );
+}
+
+/** The rows of a merge: a named region that the arrow keys scroll sideways. */
+function MergeRowsRegion({
+  listRef,
+  label,
+  scroll,
+  children,
+}: {
+  listRef?: RefObject<HTMLElement | null>;
+  label: string;
+  scroll: PaneScroll;
+  children: ReactNode;
+}) {
+  return (
+    <section
+      ref={listRef}
+      className="mp-scroll"
+      aria-label={label}
+      // biome-ignore lint/a11y/noNoninteractiveTabindex: keyboard users scroll the panes sideways from here
+      tabIndex={0}
+      onWheel={scroll.onWheel}
+      onKeyDown={scroll.onKeyDown}
+    >
+      {children}
+    </section>
   );
 }
 
@@ -156,16 +274,18 @@ export function MergePanes({
     [regions, decision.choices, expanded],
   );
 
-  const scrollRef = useRef<HTMLElement>(null);
-  const virtualizer = useVirtualizer({
+  const listRef = useRef<HTMLElement>(null);
+  const virtualizer = usePageVirtualizer(listRef, {
     count: rows.length,
-    getScrollElement: () => scrollRef.current,
-    estimateSize: (i) => (rows[i]?.kind === 'head' ? 38 : 21),
+    estimateSize: (i) => (rows[i]?.kind === 'head' ? 38 : 20),
     overscan: 25,
     getItemKey: (i) => rows[i]?.key ?? i,
   });
-  const columns = showBase ? 4 : 3;
-  const grid = { gridTemplateColumns: `repeat(${columns}, minmax(0, 1fr))` };
+  const margin = virtualizer.options.scrollMargin;
+  const scroll = usePaneScroll();
+  const widest = useMemo(() => widestLines(rows), [rows]);
+  const panes: Pane[] = showBase ? ['base', 'yours', 'result', 'upstream'] : ['yours', 'result', 'upstream'];
+  const grid = { gridTemplateColumns: `repeat(${panes.length}, minmax(0, 1fr))` };
 
   const renderRow = (row: MergeRow) => {
     switch (row.kind) {
@@ -231,6 +351,7 @@ export function MergePanes({
                 className="input textarea mono"
                 aria-label={`Edited text of hunk ${row.region.id + 1}`}
                 rows={lines}
+                wrap="off"
                 value={row.text}
                 spellCheck={false}
                 onChange={(e) => setChoice(decisionKey, fallback, row.region.id, { edited: e.target.value })}
@@ -267,14 +388,9 @@ export function MergePanes({
   };
 
   return (
-    <div className="merge-panes">
-      <div className="mp-columns" style={grid}>
-        {showBase && <span>Base (old image)</span>}
-        <span>Yours</span>
-        <span>Result</span>
-        <span>Upstream (new image)</span>
-      </div>
-      <ScrollRegion ref={scrollRef} className="mp-scroll" label={`Three-way merge of /etc/${file.path}`}>
+    <div className="merge-panes" ref={scroll.rootRef}>
+      <PaneHeads panes={panes} widest={widest} scroll={scroll} grid={grid} />
+      <MergeRowsRegion listRef={listRef} label={`Three-way merge of /etc/${file.path}`} scroll={scroll}>
         <div className="virtual-inner" style={{ height: virtualizer.getTotalSize() }}>
           {virtualizer.getVirtualItems().map((item) => {
             const row = rows[item.index];
@@ -285,14 +401,14 @@ export function MergePanes({
                 data-index={item.index}
                 ref={virtualizer.measureElement}
                 className="virtual-row"
-                style={{ transform: `translateY(${item.start}px)` }}
+                style={{ transform: `translateY(${item.start - margin}px)` }}
               >
                 {renderRow(row)}
               </div>
             );
           })}
         </div>
-      </ScrollRegion>
+      </MergeRowsRegion>
     </div>
   );
 }
@@ -309,14 +425,17 @@ export function EntryMergePanes({ file, texts }: { file: EtcMergeFile; texts: Me
   const upSet = new Set(upstream);
   const n = Math.max(yours.length, upstream.length, merged.length);
   const grid = { gridTemplateColumns: 'repeat(3, minmax(0, 1fr))' };
+  const scroll = usePaneScroll();
+  const widest = (lines: string[]): number => lines.reduce((w, line) => Math.max(w, lineColumns(line)), 0);
   return (
-    <div className="merge-panes">
-      <div className="mp-columns" style={grid}>
-        <span>Yours</span>
-        <span>Result</span>
-        <span>Upstream (new image)</span>
-      </div>
-      <ScrollRegion className="mp-scroll mp-static" label={`Entry-by-entry merge of /etc/${file.path}`}>
+    <div className="merge-panes" ref={scroll.rootRef}>
+      <PaneHeads
+        panes={['yours', 'result', 'upstream']}
+        widest={{ base: 0, yours: widest(yours), result: widest(merged), upstream: widest(upstream) }}
+        scroll={scroll}
+        grid={grid}
+      />
+      <MergeRowsRegion label={`Entry-by-entry merge of /etc/${file.path}`} scroll={scroll}>
         {Array.from({ length: n }, (_, i) => {
           const m = merged[i];
           const from =
@@ -345,7 +464,7 @@ export function EntryMergePanes({ file, texts }: { file: EtcMergeFile; texts: Me
             </div>
           );
         })}
-      </ScrollRegion>
+      </MergeRowsRegion>
       <p className="mp-legend">
         <span className="legend-swatch mp-from-yours" aria-hidden="true" /> from your copy
         <span className="legend-swatch mp-from-upstream" aria-hidden="true" /> from the new image

@@ -1,12 +1,18 @@
-import { useVirtualizer } from '@tanstack/react-virtual';
 import { useDeferredValue, useMemo, useRef, useState } from 'react';
 import type { PackageDelta } from '../../shared/types.ts';
 import { plural, versionName } from '../lib/format.ts';
+import { usePageVirtualizer } from './diff-view.tsx';
 import { Icon, type IconName } from './icons.tsx';
 import { EmptyState, ScrollRegion, SearchField, Segmented } from './ui.tsx';
 
 type Group = 'upgraded' | 'downgraded' | 'added' | 'removed';
 type Filter = 'all' | Group;
+
+const FORMAT_WORDS: Record<PackageDelta['format'], string> = {
+  dpkg: 'Debian packages',
+  rpm: 'RPM packages',
+  pacman: 'pacman packages',
+};
 
 const GROUPS: { key: Group; title: string; icon: IconName; tone: string }[] = [
   { key: 'upgraded', title: 'Upgraded', icon: 'arrowRight', tone: 'accent' },
@@ -15,57 +21,62 @@ const GROUPS: { key: Group; title: string; icon: IconName; tone: string }[] = [
   { key: 'removed', title: 'Removed', icon: 'trash', tone: 'danger' },
 ];
 
+type Item = {
+  kind: 'item';
+  group: Group;
+  name: string;
+  arch: string;
+  from: string | null;
+  to: string | null;
+};
+
 type Row =
   | { kind: 'group'; group: Group; title: string; count: number; shown: number; icon: IconName; tone: string }
-  | {
-      kind: 'item';
-      group: Group;
-      n: number;
-      name: string;
-      arch: string;
-      from: string | null;
-      to: string | null;
-    };
+  | Item;
 
-function buildRows(delta: PackageDelta, filter: Filter, query: string): Row[] {
+function itemsOf(delta: PackageDelta, group: Group): Item[] {
+  if (group === 'upgraded' || group === 'downgraded') {
+    return delta[group].map((c) => ({
+      kind: 'item',
+      group,
+      name: c.name,
+      arch: c.arch,
+      from: c.from,
+      to: c.to,
+    }));
+  }
+  return delta[group].map((p) => ({
+    kind: 'item',
+    group,
+    name: p.name,
+    arch: p.arch,
+    from: group === 'removed' ? p.version : null,
+    to: group === 'added' ? p.version : null,
+  }));
+}
+
+/** Each group's packages whose name matches the search, so the rows and the filter's counts agree. */
+function matchingItems(delta: PackageDelta, query: string): Record<Group, { all: Item[]; shown: Item[] }> {
   const q = query.trim().toLowerCase();
+  const out = {} as Record<Group, { all: Item[]; shown: Item[] }>;
+  for (const g of GROUPS) {
+    const all = itemsOf(delta, g.key);
+    out[g.key] = { all, shown: q ? all.filter((i) => i.name.toLowerCase().includes(q)) : all };
+  }
+  return out;
+}
+
+function buildRows(matches: Record<Group, { all: Item[]; shown: Item[] }>, filter: Filter): Row[] {
   const rows: Row[] = [];
   for (const g of GROUPS) {
     if (filter !== 'all' && filter !== g.key) continue;
-    const items: Row[] = [];
-    if (g.key === 'upgraded' || g.key === 'downgraded') {
-      delta[g.key].forEach((c, i) => {
-        items.push({
-          kind: 'item',
-          group: g.key,
-          n: i + 1,
-          name: c.name,
-          arch: c.arch,
-          from: c.from,
-          to: c.to,
-        });
-      });
-    } else {
-      delta[g.key].forEach((p, i) => {
-        items.push({
-          kind: 'item',
-          group: g.key,
-          n: i + 1,
-          name: p.name,
-          arch: p.arch,
-          from: g.key === 'removed' ? p.version : null,
-          to: g.key === 'added' ? p.version : null,
-        });
-      });
-    }
-    const total = items.length;
-    const shown = q ? items.filter((r) => r.kind === 'item' && r.name.toLowerCase().includes(q)) : items;
+    const { all, shown } = matches[g.key];
     if (!shown.length) continue;
     rows.push({
       kind: 'group',
       group: g.key,
       title: g.title,
-      count: total,
+      count: all.length,
       shown: shown.length,
       icon: g.icon,
       tone: g.tone,
@@ -86,7 +97,7 @@ export function DeltaSummary({ delta }: { delta: PackageDelta }) {
         <span className="delta-total-number">{delta.from.packages.toLocaleString()}</span>
         <Icon name="arrowRight" size={14} />
         <span className="delta-total-number">{delta.to.packages.toLocaleString()}</span>
-        <span className="muted">{delta.format === 'rpm' ? 'RPM packages' : 'Debian packages'}</span>
+        <span className="muted">{FORMAT_WORDS[delta.format]}</span>
       </div>
       <ul className="delta-counts" aria-label="Package changes">
         {counts.map((c) => (
@@ -104,7 +115,7 @@ export function DeltaSummary({ delta }: { delta: PackageDelta }) {
   );
 }
 
-/** The package delta as nvd prints it — grouped, numbered, old → new — searchable and virtualised. */
+/** The package delta as nvd prints it — grouped, old → new — searchable and virtualised. */
 export function PackageDeltaView({
   delta,
   height = 'fill',
@@ -117,15 +128,19 @@ export function PackageDeltaView({
   const [filter, setFilter] = useState<Filter>('all');
   const [query, setQuery] = useState('');
   const deferredQuery = useDeferredValue(query);
-  const rows = useMemo(() => buildRows(delta, filter, deferredQuery), [delta, filter, deferredQuery]);
+  const matches = useMemo(() => matchingItems(delta, deferredQuery), [delta, deferredQuery]);
+  const rows = useMemo(() => buildRows(matches, filter), [matches, filter]);
   const scrollRef = useRef<HTMLElement>(null);
-  const virtualizer = useVirtualizer({
+  // Filling a screen, the list scrolls with the page; in a card it is a box of its own height.
+  const virtualizer = usePageVirtualizer(scrollRef, {
     count: rows.length,
-    getScrollElement: () => scrollRef.current,
     estimateSize: (i) => (rows[i]?.kind === 'group' ? 44 : 34),
     overscan: 12,
+    scrollsItself: height !== 'fill',
   });
+  const margin = virtualizer.options.scrollMargin;
   const total = delta.upgraded.length + delta.downgraded.length + delta.added.length + delta.removed.length;
+  const shownTotal = GROUPS.reduce((sum, g) => sum + matches[g.key].shown.length, 0);
   const listLabel = label ?? `Package changes from ${versionName(delta.from)} to ${versionName(delta.to)}`;
 
   return (
@@ -143,8 +158,8 @@ export function PackageDeltaView({
           value={filter}
           onChange={setFilter}
           options={[
-            { value: 'all', label: 'All', count: total },
-            ...GROUPS.map((g) => ({ value: g.key, label: g.title, count: delta[g.key].length })),
+            { value: 'all', label: 'All', count: shownTotal },
+            ...GROUPS.map((g) => ({ value: g.key, label: g.title, count: matches[g.key].shown.length })),
           ]}
         />
       </div>
@@ -170,7 +185,7 @@ export function PackageDeltaView({
                 <li
                   key={item.key}
                   className={`delta-row delta-row-${row.kind}`}
-                  style={{ transform: `translateY(${item.start}px)`, height: item.size }}
+                  style={{ transform: `translateY(${item.start - margin}px)`, height: item.size }}
                 >
                   {row.kind === 'group' ? (
                     <h3 className={`delta-group tone-${row.tone}`}>
@@ -184,9 +199,9 @@ export function PackageDeltaView({
                     </h3>
                   ) : (
                     <>
-                      <span className="delta-n">#{row.n}</span>
-                      <span className="delta-name">{row.name}</span>
-                      <span className="delta-arch">{row.arch}</span>
+                      <span className="delta-name" title={row.name}>
+                        {row.name}
+                      </span>
                       <span className="delta-versions">
                         {row.from !== null && (
                           <span className={`ver ver-from tone-${row.group}`}>{row.from}</span>
@@ -198,6 +213,7 @@ export function PackageDeltaView({
                           </span>
                         )}
                         {row.to !== null && <span className={`ver ver-to tone-${row.group}`}>{row.to}</span>}
+                        <span className="delta-arch">{row.arch}</span>
                       </span>
                     </>
                   )}

@@ -1,69 +1,101 @@
-import { useStatus, useUpdateCheck } from '../api/queries.ts';
+import { useConnection } from '../api/connection.ts';
+import { useAppInfo, useStatus } from '../api/queries.ts';
+import { useUpdateFlow } from '../api/use-update-flow.ts';
 import { formatDay, formatRelative, versionName } from '../lib/format.ts';
-import { managedUpdateReason } from '../lib/managed-origin.ts';
+import { updateSentence } from '../lib/update-flow.ts';
 import { useUi } from '../state/ui-store.ts';
 import { Icon } from './icons.tsx';
 import { Button, errorText, Spinner } from './ui.tsx';
 
+/** "checked 5 min ago", and that it may be out of date while Hindsight cannot be reached. */
+export function checkedWhen(checkedAt: string, connected: boolean): string {
+  return `checked ${formatRelative(checkedAt)}${connected ? '' : ' (Hindsight is out of reach, so this may have changed)'}`;
+}
+
 /**
- * What we know about updates, and nothing more: a check that failed says so and never reads as
- * "up to date"; a check that has not run says that too. A system rpm-ostree or bootc owns is updated
- * by that tool: no check, no update offered, one line that says which tool.
+ * What we know about updates, and nothing more, in the words of the update flow (lib/update-flow):
+ * a check that failed says so and never reads as "up to date"; a check that has not run says that
+ * too. A system rpm-ostree or bootc owns is updated by that tool: no check, one line that says which.
+ * On the Updates screen (`compact`) only the check itself is shown: the screen tells the rest.
  */
-export function UpdateStatus({ showReview = true }: { showReview?: boolean }) {
+export function UpdateStatus({ compact = false }: { compact?: boolean }) {
   const status = useStatus();
+  const info = useAppInfo();
   const deployed = status.data?.deployments ?? [];
   const current = deployed.find((d) => d.booted) ?? deployed.find((d) => d.default);
-  const managedReason = managedUpdateReason(current);
-  const check = useUpdateCheck(status.isSuccess && !managedReason);
+  const connected = useConnection((s) => s.connection) === 'connected';
+  const { flow: full, check } = useUpdateFlow();
+  const managed = full.kind === 'managed';
   const navigate = useUi((s) => s.navigate);
+  const booted = info.data?.bootedSystem ?? false;
 
   let tone = 'neutral';
   let icon: 'download' | 'alert' | 'check' | 'info' = 'info';
-  let title: string;
+  let title = updateSentence(full, booted);
   let detail: string | null = null;
   let action = null;
+  const checked = check.data ? checkedWhen(check.data.checkedAt, connected) : null;
 
-  if (managedReason && current?.managedBy) {
-    title = `Updates come from ${current.managedBy}`;
-    detail = managedReason;
-  } else if (check.isFetching && !check.data) {
-    title = 'Checking for updates…';
-  } else if (check.isError) {
-    tone = 'danger';
-    icon = 'alert';
-    const { summary, detail: more } = errorText(check.error);
-    title = 'Could not check for updates';
-    detail = `${summary}${more ? ` (${more})` : ''} Your system may not be up to date.`;
-  } else if (!check.data) {
-    title = 'Updates have not been checked yet';
-  } else if (!check.data.available) {
-    tone = 'success';
-    icon = 'check';
-    title = 'Up to date';
-    detail = `${versionName(check.data.current)} is the newest on ${check.data.origin} · checked ${formatRelative(check.data.checkedAt)}`;
-  } else {
-    const available = check.data.available;
-    const there = deployed.find((d) => d.checksum === available.checksum);
-    if (there) {
-      tone = 'info';
+  switch (full.kind) {
+    case 'managed':
+      detail = full.reason;
+      break;
+    case 'check-failed': {
+      tone = 'danger';
+      icon = 'alert';
+      const { summary, detail: more } = errorText(check.error);
+      detail = `${summary}${more ? ` (${more})` : ''} Your system may not be up to date.`;
+      break;
+    }
+    case 'up-to-date':
+      tone = 'success';
       icon = 'check';
-      title = `${versionName(available)} is deployed`;
-      detail = there.default
-        ? 'It starts on the next boot.'
-        : `It is deployment ${there.index}; make it the next boot to use it.`;
-    } else {
+      detail = `${current ? versionName(current) : versionName(full.check.current)} is the newest on ${full.check.origin} · ${checked}`;
+      break;
+    case 'available':
       tone = 'accent';
       icon = 'download';
-      title = `Version ${versionName(available)} is available`;
-      detail = `Released ${formatDay(available.timestamp)} on ${check.data.origin} · checked ${formatRelative(check.data.checkedAt)}`;
-      if (showReview) {
+      detail = `Released ${formatDay(full.update.timestamp)} on ${full.check.origin} · ${checked}`;
+      if (!compact)
         action = (
           <Button variant="primary" size="sm" onClick={() => navigate('updates')}>
             Review update
           </Button>
         );
-      }
+      break;
+    case 'staged':
+      tone = 'accent';
+      icon = 'check';
+      detail = full.from
+        ? `${versionName(full.from)} ${full.from.booted ? 'keeps running until then' : 'boots instead if you cancel it'}.`
+        : null;
+      if (!compact)
+        action = (
+          <Button variant="primary" size="sm" onClick={() => navigate('updates')}>
+            See update
+          </Button>
+        );
+      break;
+    case 'deployed-elsewhere':
+      tone = 'info';
+      detail = `It is deployment ${full.deployment.index}; make it the next boot to use it.`;
+      if (!compact)
+        action = (
+          <Button size="sm" onClick={() => navigate('updates')}>
+            See update
+          </Button>
+        );
+      break;
+    default:
+      break;
+  }
+  if (compact) {
+    // The Updates screen states the update itself; here only when and from where it was checked.
+    if (full.kind === 'available' || full.kind === 'staged' || full.kind === 'deployed-elsewhere') {
+      title = check.data ? `From ${check.data.origin}` : 'Updates';
+      detail = checked ?? (check.isFetching ? 'Checking…' : 'Not checked in this session');
+      tone = 'neutral';
+      icon = 'info';
     }
   }
 
@@ -78,7 +110,7 @@ export function UpdateStatus({ showReview = true }: { showReview?: boolean }) {
       </div>
       <div className="update-status-actions">
         {action}
-        {!managedReason && (
+        {!managed && (
           <Button size="sm" icon="refresh" busy={check.isFetching} onClick={() => void check.refetch()}>
             {check.isFetching ? 'Checking…' : 'Check now'}
           </Button>

@@ -222,13 +222,11 @@ export function historySentence(record: AuditRecord, ctx: SentenceContext): Hist
         return done('Looked for an update: there was nothing newer', null, 'no-change');
       const rollbackTo = labels[1]?.name;
       const note = rollbackTo ? `${rollbackTo} stays as the rollback.` : null;
-      return /\bstaged\b/.test(record.detail)
-        ? done(`Staged ${name} for the next boot`, note)
-        : done(`Deployed ${name} for the next boot`, note);
+      return done(`Staged ${name} for the next boot`, note);
     }
     case 'deploy': {
       if (!ok) return failed(`Deploying ${nameSelector(record.params.commit, ctx)}`, record);
-      return done(`Deployed ${first ?? nameSelector(record.params.commit, ctx)} for the next boot`);
+      return done(`Staged ${first ?? nameSelector(record.params.commit, ctx)} for the next boot`);
     }
     case 'pin':
     case 'unpin': {
@@ -257,9 +255,11 @@ export function historySentence(record: AuditRecord, ctx: SentenceContext): Hist
     }
     case 'cancel': {
       if (!ok) return failed('Cancelling the update', record);
-      const what = /Dropped staged/.test(record.detail) ? 'the staged update' : 'the new deployment';
       const next = labels[1]?.name;
-      return done(`Cancelled ${what}${first ? ` ${first}` : ''}`, next ? `${next} boots next.` : null);
+      return done(
+        `Cancelled the staged update${first ? ` ${first}` : ''}`,
+        next ? `${next} boots next.` : null,
+      );
     }
     case 'etcApply': {
       const count = writtenCount(record);

@@ -133,7 +133,8 @@ export interface BadgeSpec {
   title: string;
 }
 
-export function deploymentBadges(d: Deployment): BadgeSpec[] {
+/** `stagedUpdate`: it is the update that boots next and can still be cancelled (lib/update-flow). */
+export function deploymentBadges(d: Deployment, stagedUpdate = d.staged): BadgeSpec[] {
   const out: BadgeSpec[] = [];
   if (d.booted)
     out.push({ label: 'Running now', tone: 'success', title: 'The system is running this deployment' });
@@ -141,8 +142,14 @@ export function deploymentBadges(d: Deployment): BadgeSpec[] {
     out.push({ label: 'Next boot', tone: 'accent', title: 'This deployment starts on the next boot' });
   else if (d.default)
     out.push({ label: 'Next boot', tone: 'accent', title: 'It also starts on the next boot' });
-  if (d.staged)
-    out.push({ label: 'Staged', tone: 'info', title: 'Its /etc is finished when the system shuts down' });
+  if (stagedUpdate)
+    out.push({
+      label: 'Staged',
+      tone: 'info',
+      title: d.staged
+        ? 'A new update: its /etc is finished when the system shuts down; Updates can cancel it'
+        : 'A new update that has not run yet; Updates can cancel it',
+    });
   if (d.rollback) out.push({ label: 'Rollback', tone: 'neutral', title: 'The deployment to go back to' });
   if (d.pinned)
     out.push({ label: 'Pinned', tone: 'warning', title: 'Kept even when newer deployments are added' });
@@ -152,11 +159,11 @@ export function deploymentBadges(d: Deployment): BadgeSpec[] {
 export const OPERATION_LABELS: Record<string, string> = {
   rollback: 'Changed the next boot',
   upgrade: 'Staged an update',
-  deploy: 'Deployed a version',
+  deploy: 'Staged a version',
   pin: 'Pinned a deployment',
   unpin: 'Unpinned a deployment',
   undeploy: 'Removed a deployment',
-  cancel: 'Cancelled an operation',
+  cancel: 'Cancelled a staged update',
   etcApply: 'Applied /etc resolutions',
   etcUndo: 'Undid /etc resolutions',
   etcRemoveBackup: 'Removed an /etc backup',

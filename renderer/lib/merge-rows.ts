@@ -124,3 +124,33 @@ export function mergeRows(regions: Region[], choices: Choices, expanded: Set<num
   });
   return rows;
 }
+
+export type Pane = 'base' | 'yours' | 'result' | 'upstream';
+
+/** How many columns a line takes in a monospace pane, tabs to the next multiple of eight. */
+export function lineColumns(text: string): number {
+  let columns = 0;
+  for (const ch of text) columns = ch === '\t' ? columns + 8 - (columns % 8) : columns + 1;
+  return columns;
+}
+
+/** The widest line of each pane, in columns: how far each pane scrolls sideways. */
+export function widestLines(rows: MergeRow[]): Record<Pane, number> {
+  const widest: Record<Pane, number> = { base: 0, yours: 0, result: 0, upstream: 0 };
+  const fit = (pane: Pane, text: string | undefined): void => {
+    if (text !== undefined) widest[pane] = Math.max(widest[pane], lineColumns(text));
+  };
+  for (const row of rows) {
+    if (row.kind === 'same' || row.kind === 'line') {
+      fit('base', row.base?.text);
+      fit('yours', row.yours?.text);
+      fit('result', row.result?.text);
+      fit('upstream', row.upstream?.text);
+    } else if (row.kind === 'editor') {
+      for (const text of row.region.base) fit('base', text);
+      for (const text of row.region.yours) fit('yours', text);
+      for (const text of row.region.upstream) fit('upstream', text);
+    }
+  }
+  return widest;
+}

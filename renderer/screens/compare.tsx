@@ -43,7 +43,7 @@ export function CompareScreen() {
       : [];
 
   return (
-    <div className="screen screen-fill">
+    <div className="screen screen-review">
       <ScreenHeader
         title="Compare"
         subtitle="Packages and files that differ between two deployments or commits"

@@ -1,7 +1,7 @@
 import { useId, useState } from 'react';
 import type { DeploymentNoteRecord } from '../../shared/ipc-contract.ts';
 import type { Deployment } from '../../shared/types.ts';
-import { useOperation } from '../api/queries.ts';
+import { useOperation, useStatus } from '../api/queries.ts';
 import { useSystem } from '../api/use-system.ts';
 import { ConfirmDialog } from '../components/dialog.tsx';
 import { Icon } from '../components/icons.tsx';
@@ -27,6 +27,7 @@ import {
 } from '../lib/format.ts';
 import { deploymentBadges } from '../lib/labels.ts';
 import { foldPackages, updateCommand } from '../lib/managed-origin.ts';
+import { stagedUpdateIn } from '../lib/update-flow.ts';
 import { useUi } from '../state/ui-store.ts';
 
 /** Lets long refs wrap after a separator rather than in the middle of a word. */
@@ -163,6 +164,7 @@ function NoteEditor({
 
 function DeploymentCard({ deployment: d, total }: { deployment: Deployment; total: number }) {
   const system = useSystem();
+  const staged = stagedUpdateIn(useStatus().data);
   const navigate = useUi((s) => s.navigate);
   const toast = useUi((s) => s.toast);
   const note = system.notes.get(deploymentSelector(d));
@@ -176,6 +178,7 @@ function DeploymentCard({ deployment: d, total }: { deployment: Deployment; tota
   const name = versionName(d);
   const titleId = useId();
   const actionError = makeDefault.error ?? pin.error ?? unpin.error;
+  const previousNext = system.next && system.next !== d ? system.next : null;
 
   const compareWith = (): void => {
     const other = d.default
@@ -211,7 +214,7 @@ function DeploymentCard({ deployment: d, total }: { deployment: Deployment; tota
               {note?.label && <span className="deployment-label">{note.label}</span>}
             </h2>
             <div className="badges">
-              {deploymentBadges(d).map((b) => (
+              {deploymentBadges(d, d.staged || d === staged).map((b) => (
                 <Badge key={b.label} tone={b.tone} title={b.title}>
                   {b.label}
                 </Badge>
@@ -321,9 +324,21 @@ function DeploymentCard({ deployment: d, total }: { deployment: Deployment; tota
               icon="rollback"
               busy={makeDefault.isPending}
               onClick={() =>
+                // Undoable until the reboot, so it acts at once and offers the way back.
                 makeDefault.mutate(
                   { to: selector },
-                  { onSuccess: () => toast('success', `${name} will start on the next boot.`) },
+                  {
+                    onSuccess: () =>
+                      toast('success', `${name} will start on the next boot.`, {
+                        topic: 'next-boot',
+                        action: previousNext
+                          ? {
+                              label: 'Undo',
+                              run: () => makeDefault.mutate({ to: deploymentSelector(previousNext) }),
+                            }
+                          : undefined,
+                      }),
+                  },
                 )
               }
             >
@@ -349,7 +364,13 @@ function DeploymentCard({ deployment: d, total }: { deployment: Deployment; tota
               onClick={() =>
                 unpin.mutate(
                   { deployment: selector },
-                  { onSuccess: () => toast('success', `${name} is no longer pinned.`) },
+                  {
+                    onSuccess: () =>
+                      toast('success', `${name} is no longer pinned.`, {
+                        topic: `pin:${selector}`,
+                        action: { label: 'Undo', run: () => pin.mutate({ deployment: selector }) },
+                      }),
+                  },
                 )
               }
             >
@@ -363,7 +384,13 @@ function DeploymentCard({ deployment: d, total }: { deployment: Deployment; tota
               onClick={() =>
                 pin.mutate(
                   { deployment: selector },
-                  { onSuccess: () => toast('success', `${name} is pinned.`) },
+                  {
+                    onSuccess: () =>
+                      toast('success', `${name} is pinned.`, {
+                        topic: `pin:${selector}`,
+                        action: { label: 'Undo', run: () => unpin.mutate({ deployment: selector }) },
+                      }),
+                  },
                 )
               }
             >
@@ -429,7 +456,9 @@ export function DeploymentsScreen() {
   const navigate = useUi((s) => s.navigate);
   const ordered = timelineOrder(system.deployments);
   const { booted, next } = system;
-  const pendingSwitch = booted && next && booted !== next;
+  // A staged update is told by the update status above; this notice is for any other switch.
+  const staged = stagedUpdateIn(useStatus().data);
+  const pendingSwitch = booted && next && booted !== next && next !== staged;
 
   return (
     <div className="screen">

@@ -1,9 +1,10 @@
-import { useDeferredValue, useEffect, useMemo, useState } from 'react';
+import { useDeferredValue, useEffect, useId, useMemo, useRef, useState } from 'react';
 import type { EtcDriftEntry, FileMeta } from '../../shared/types.ts';
 import { useDrift, useEtcFile, useOperation } from '../api/queries.ts';
 import { useSystem } from '../api/use-system.ts';
 import { SnapshotPicker } from '../components/deployment-picker.tsx';
 import { type DiffMode, DiffView } from '../components/diff-view.tsx';
+import { Icon } from '../components/icons.tsx';
 import { PathTree } from '../components/path-tree-view.tsx';
 import {
   Badge,
@@ -24,6 +25,51 @@ import { useUi } from '../state/ui-store.ts';
 type StatusFilter = 'all' | EtcDriftEntry['status'];
 
 const STATUS_TONE = { added: 'success', modified: 'accent', removed: 'danger' } as const;
+
+/**
+ * The list pane's heading as a button: on a narrow window the list folds away above the detail and
+ * this says which file is open; on a wide one the list stays beside the detail and it is not shown.
+ */
+export function ListToggle({
+  label,
+  count,
+  current,
+  open,
+  onToggle,
+  controls,
+}: {
+  label: string;
+  count: number;
+  current: string | undefined;
+  open: boolean;
+  onToggle: () => void;
+  controls: string;
+}) {
+  const ref = useRef<HTMLButtonElement>(null);
+  const wasOpen = useRef(open);
+  useEffect(() => {
+    // A choice in the list folds it away; keyboard focus stays on its heading instead of falling to the page.
+    const focused = document.activeElement;
+    const lost = focused === document.body || (focused instanceof HTMLElement && !focused.checkVisibility());
+    if (wasOpen.current && !open && lost) ref.current?.focus();
+    wasOpen.current = open;
+  }, [open]);
+  return (
+    <button
+      ref={ref}
+      type="button"
+      className="list-toggle"
+      aria-expanded={open}
+      aria-controls={controls}
+      onClick={onToggle}
+    >
+      <Icon name={open ? 'chevronDown' : 'chevronRight'} size={14} />
+      <span className="list-toggle-label">{label}</span>
+      <span className="list-toggle-count">{count.toLocaleString()}</span>
+      {current && <span className="list-toggle-current mono">{current}</span>}
+    </button>
+  );
+}
 
 function MetaTable({ base, local }: { base: FileMeta | null; local: FileMeta | null }) {
   const rows: { label: string; before: string; after: string }[] = [];
@@ -199,6 +245,9 @@ export function EtcDriftScreen() {
   const [query, setQuery] = useState('');
   const deferred = useDeferredValue(query);
   const [status, setStatus] = useState<StatusFilter>('all');
+  const [listOpen, setListOpen] = useState(false);
+  const listId = useId();
+  const showId = useId();
   const d = system.find(deployment);
 
   useEffect(() => {
@@ -228,7 +277,7 @@ export function EtcDriftScreen() {
   }, [params.path, filtered, setParams]);
 
   return (
-    <div className="screen screen-fill">
+    <div className="screen screen-review">
       <ScreenHeader
         title="/etc changes"
         subtitle={
@@ -262,49 +311,64 @@ export function EtcDriftScreen() {
         </EmptyState>
       ) : (
         <div className="split-pane">
-          <aside className="pane pane-list" aria-label="Changed paths">
-            <div className="pane-tools">
-              <SearchField
-                value={query}
-                onChange={setQuery}
-                label="Filter paths"
-                placeholder="Filter paths"
-              />
-              <Segmented
-                label="Show"
-                size="sm"
-                value={status}
-                onChange={setStatus}
-                options={[
-                  { value: 'all', label: 'All', count: entries.length },
-                  { value: 'modified', label: 'Changed', count: counts.modified },
-                  { value: 'added', label: 'Added', count: counts.added },
-                  { value: 'removed', label: 'Deleted', count: counts.removed },
-                ]}
-              />
+          <aside className={`pane pane-list${listOpen ? '' : ' is-collapsed'}`} aria-label="Changed paths">
+            <ListToggle
+              label="Changed paths"
+              count={entries.length}
+              current={selected ? `/etc/${selected.path}` : undefined}
+              open={listOpen}
+              onToggle={() => setListOpen((open) => !open)}
+              controls={listId}
+            />
+            <div className="pane-list-body" id={listId}>
+              <div className="pane-tools">
+                <SearchField
+                  value={query}
+                  onChange={setQuery}
+                  label="Filter paths"
+                  placeholder="Filter paths"
+                />
+                <label className="sr-only" htmlFor={showId}>
+                  Show
+                </label>
+                <select
+                  id={showId}
+                  className="select pane-filter"
+                  value={status}
+                  onChange={(e) => setStatus(e.target.value as StatusFilter)}
+                >
+                  <option value="all">All ({entries.length})</option>
+                  <option value="modified">Changed ({counts.modified})</option>
+                  <option value="added">Added ({counts.added})</option>
+                  <option value="removed">Deleted ({counts.removed})</option>
+                </select>
+              </div>
+              <p className="pane-caption muted" aria-live="polite">
+                {filtered.length === entries.length
+                  ? plural(entries.length, 'changed path')
+                  : `${filtered.length} of ${plural(entries.length, 'changed path')}`}
+              </p>
+              {filtered.length === 0 ? (
+                <EmptyState icon="search" title="Nothing matches the filter" />
+              ) : (
+                <PathTree
+                  entries={filtered}
+                  selected={params.path}
+                  onSelect={(e) => {
+                    setParams({ path: e.path });
+                    setListOpen(false);
+                  }}
+                  label="Changed paths under /etc"
+                  isFolderEntry={(e) => e.local?.type === 'directory' || e.base?.type === 'directory'}
+                  renderMeta={(e) => (
+                    <span className={`status-dot status-${e.status}`} title={DRIFT_LABELS[e.status]}>
+                      <span className="sr-only">{DRIFT_LABELS[e.status]}</span>
+                      {e.status === 'added' ? 'A' : e.status === 'removed' ? 'D' : 'M'}
+                    </span>
+                  )}
+                />
+              )}
             </div>
-            <p className="pane-caption muted" aria-live="polite">
-              {filtered.length === entries.length
-                ? plural(entries.length, 'changed path')
-                : `${filtered.length} of ${plural(entries.length, 'changed path')}`}
-            </p>
-            {filtered.length === 0 ? (
-              <EmptyState icon="search" title="Nothing matches the filter" />
-            ) : (
-              <PathTree
-                entries={filtered}
-                selected={params.path}
-                onSelect={(e) => setParams({ path: e.path })}
-                label="Changed paths under /etc"
-                isFolderEntry={(e) => e.local?.type === 'directory' || e.base?.type === 'directory'}
-                renderMeta={(e) => (
-                  <span className={`status-dot status-${e.status}`} title={DRIFT_LABELS[e.status]}>
-                    <span className="sr-only">{DRIFT_LABELS[e.status]}</span>
-                    {e.status === 'added' ? 'A' : e.status === 'removed' ? 'D' : 'M'}
-                  </span>
-                )}
-              />
-            )}
           </aside>
           <div className="pane pane-detail">
             {selected ? (

@@ -310,11 +310,12 @@ export function HistoryScreen() {
   const [result, setResult] = useState<ResultFilter>('all');
   const [pendingRow, setPendingRow] = useState<string | null>(null);
   const [undone, setUndone] = useState<UndoneRollback | null>(null);
-  const [confirm, setConfirm] = useState<
-    | { kind: 'undo-etc'; id: string; action: Extract<RowAction, { kind: 'undo-etc' }> }
-    | { kind: 'cancel-update'; id: string; action: Extract<RowAction, { kind: 'cancel-update' }> }
-    | null
-  >(null);
+  const [confirm, setConfirm] = useState<{
+    kind: 'undo-etc';
+    id: string;
+    action: Extract<RowAction, { kind: 'undo-etc' }>;
+  } | null>(null);
+  const restage = useOperation('deployments:deploy');
   const entries = useMemo(() => withoutDuplicates(history.data ?? []), [history.data]);
   // The update check is not started from here (it is a network round trip); its last answer, if any,
   // names a commit that was staged and never deployed.
@@ -358,6 +359,27 @@ export function HistoryScreen() {
   });
   const failures = entries.filter((e) => e.result === 'error').length;
 
+  // Cancelling a staged update can be undone before the reboot (its commit stays in the repository),
+  // so it acts on one click and offers Undo, as on the Updates screen.
+  const runCancel = (id: string, action: Extract<RowAction, { kind: 'cancel-update' }>) => {
+    const name = versionName(action.deployment);
+    setPendingRow(id);
+    cancel.mutate(
+      {},
+      {
+        onSuccess: () =>
+          toast('info', `The update to ${name} was cancelled.`, {
+            topic: 'update',
+            action: {
+              label: 'Undo',
+              run: () => restage.mutate({ commit: action.deployment.checksum }),
+            },
+          }),
+        onError: (error) => toast('danger', `The update was not cancelled: ${error.message}`),
+        onSettled: () => setPendingRow(null),
+      },
+    );
+  };
   const runUndoEtc = (id: string, action: Extract<RowAction, { kind: 'undo-etc' }>) => {
     setPendingRow(id);
     undoEtc.mutate(
@@ -512,10 +534,7 @@ export function HistoryScreen() {
                                   : runUndoEtc(e.id, a)
                               }
                               onUndoRollback={(a) => runRollback(e.id, a.to, a.from)}
-                              onCancel={(a) => {
-                                cancel.reset();
-                                setConfirm({ kind: 'cancel-update', id: e.id, action: a });
-                              }}
+                              onCancel={(a) => runCancel(e.id, a)}
                             />
                           </div>
                         )}
@@ -537,47 +556,23 @@ export function HistoryScreen() {
           )}
         </>
       )}
+      {/* Only a change to the running /etc asks first: it takes effect at once and cannot wait for a reboot. */}
       <ConfirmDialog
         open={confirm !== null}
-        title={
-          confirm?.kind === 'cancel-update' ? 'Cancel this update?' : 'Undo this change to the running /etc?'
-        }
-        confirmLabel={confirm?.kind === 'cancel-update' ? 'Cancel update' : 'Undo'}
+        title="Undo this change to the running /etc?"
+        confirmLabel="Undo"
         tone="danger"
-        busy={confirm?.kind === 'cancel-update' ? cancel.isPending : undoEtc.isPending}
-        error={confirm?.kind === 'cancel-update' ? cancel.error : undoEtc.error}
+        busy={undoEtc.isPending}
+        error={undoEtc.error}
         onCancel={() => {
           setConfirm(null);
-          cancel.reset();
           undoEtc.reset();
         }}
         onConfirm={() => {
-          if (!confirm) return;
-          if (confirm.kind === 'undo-etc') {
-            runUndoEtc(confirm.id, confirm.action);
-            return;
-          }
-          const name = versionName(confirm.action.deployment);
-          setPendingRow(confirm.id);
-          cancel.mutate(
-            {},
-            {
-              onSuccess: () => {
-                setConfirm(null);
-                toast('success', `${name} was removed; it will not start on the next boot.`);
-              },
-              onSettled: () => setPendingRow(null),
-            },
-          );
+          if (confirm) runUndoEtc(confirm.id, confirm.action);
         }}
       >
-        {confirm?.kind === 'cancel-update' && (
-          <p>
-            {versionName(confirm.action.deployment)} is removed and the deployment before it starts on the
-            next boot. Staging it again downloads nothing that is still in the repository.
-          </p>
-        )}
-        {confirm?.kind === 'undo-etc' && (
+        {confirm && (
           <p>
             The system is running {confirm.action.target}: its /etc files are put back as they were before
             this change at once, while programs may be reading them.

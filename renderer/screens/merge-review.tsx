@@ -38,7 +38,7 @@ import {
 } from '../lib/labels.ts';
 import { type FileDecision, type ResolutionMode, useMergeStore } from '../state/merge-store.ts';
 import { useUi } from '../state/ui-store.ts';
-import { LockedFile } from './etc-drift.tsx';
+import { ListToggle, LockedFile } from './etc-drift.tsx';
 
 const OUTCOME_ORDER: MergeOutcome[] = [
   'refused',
@@ -505,6 +505,44 @@ function ApplyBar({
       ? 'Nothing is included yet.'
       : null;
 
+  const undoApply = (backupId: string) =>
+    undo.mutate(
+      { backupId },
+      {
+        onSuccess: (result) => {
+          setLastApply(null);
+          toast('success', `Restored ${plural(result.written.length, 'file')} from the backup.`, {
+            topic: 'etc-apply',
+          });
+        },
+      },
+    );
+  const applyNow = () =>
+    apply.mutate(
+      {
+        source,
+        target,
+        resolutions: writes.map((w) => (w.plan as Extract<Planned, { kind: 'write' }>).resolution),
+        ...(destination.writesBooted ? { allowBooted: true } : {}),
+      },
+      {
+        onSuccess: (result) => {
+          setConfirm(false);
+          setLastApply({
+            backupId: result.backupId,
+            source,
+            target,
+            paths: result.written.map((p) => p.path),
+            time: new Date().toISOString(),
+          });
+          toast('success', `Wrote ${plural(result.written.length, 'file')} to ${destination.text}.`, {
+            topic: 'etc-apply',
+            action: { label: 'Undo', run: () => undoApply(result.backupId) },
+          });
+        },
+      },
+    );
+
   return (
     <section className="apply-bar" aria-label="Apply resolutions">
       <div className="apply-text">
@@ -515,28 +553,23 @@ function ApplyBar({
         <p className="apply-where muted">Into {destination.text}. A backup is kept; Undo restores it.</p>
       </div>
       {lastApply && lastApply.source === source && lastApply.target === target && (
-        <Button
-          icon="undo"
-          busy={undo.isPending}
-          onClick={() =>
-            undo.mutate(
-              { backupId: lastApply.backupId },
-              {
-                onSuccess: (result) => {
-                  setLastApply(null);
-                  toast('success', `Restored ${plural(result.written.length, 'file')} from the backup.`);
-                },
-              },
-            )
-          }
-        >
+        <Button icon="undo" busy={undo.isPending} onClick={() => undoApply(lastApply.backupId)}>
           Undo last apply
         </Button>
       )}
-      <Button variant="primary" icon="check" disabledReason={reason} onClick={() => setConfirm(true)}>
-        Apply…
+      {/* The running /etc changes at once, under running programs: that asks first. Any other
+          deployment's /etc is only read at its boot, so Apply acts at once and offers Undo. */}
+      <Button
+        variant="primary"
+        icon="check"
+        disabledReason={reason}
+        busy={!confirm && apply.isPending}
+        onClick={() => (destination.writesBooted ? setConfirm(true) : applyNow())}
+      >
+        {destination.writesBooted ? 'Apply…' : 'Apply'}
       </Button>
       {undo.error && <ErrorNotice error={undo.error} compact title="Undo failed" />}
+      {!confirm && apply.error && <ErrorNotice error={apply.error} compact title="Nothing was written" />}
       <ConfirmDialog
         open={confirm}
         title={`Write ${plural(writes.length, 'file')} to ${destination.text}?`}
@@ -547,32 +580,7 @@ function ApplyBar({
           setConfirm(false);
           apply.reset();
         }}
-        onConfirm={() =>
-          apply.mutate(
-            {
-              source,
-              target,
-              resolutions: writes.map((w) => (w.plan as Extract<Planned, { kind: 'write' }>).resolution),
-              ...(destination.writesBooted ? { allowBooted: true } : {}),
-            },
-            {
-              onSuccess: (result) => {
-                setConfirm(false);
-                setLastApply({
-                  backupId: result.backupId,
-                  source,
-                  target,
-                  paths: result.written.map((p) => p.path),
-                  time: new Date().toISOString(),
-                });
-                toast(
-                  'success',
-                  `Wrote ${plural(result.written.length, 'file')}. Undo restores the previous versions.`,
-                );
-              },
-            },
-          )
-        }
+        onConfirm={applyNow}
       >
         <ul className="apply-list">
           {writes.map((w) => (
@@ -604,6 +612,8 @@ export function MergeScreen() {
   const target = params.target ?? defaults.target;
   const merge = useMerge(source, target);
   const lastApply = useMergeStore((s) => s.lastApply);
+  const [listOpen, setListOpen] = useState(false);
+  const listId = useId();
 
   useEffect(() => {
     if ((!params.source && source) || (!params.target && target)) setParams({ source, target });
@@ -640,7 +650,7 @@ export function MergeScreen() {
   const destination = report ? destinationOf(report, system) : null;
 
   return (
-    <div className="screen screen-fill">
+    <div className="screen screen-review">
       <ScreenHeader
         title="Upgrade review"
         subtitle="What happens to your /etc edits on the way to another image"
@@ -747,14 +757,30 @@ export function MergeScreen() {
           ) : (
             <>
               <div className="split-pane">
-                <aside className="pane pane-list" aria-label="Paths and outcomes">
-                  <FileList
-                    report={report}
-                    pairKey={pairKey}
-                    selected={selectedPath}
-                    onSelect={(path) => setParams({ path })}
-                    applied={applied}
+                <aside
+                  className={`pane pane-list${listOpen ? '' : ' is-collapsed'}`}
+                  aria-label="Paths and outcomes"
+                >
+                  <ListToggle
+                    label="Paths"
+                    count={files.length}
+                    current={selectedPath ? `/etc/${selectedPath}` : undefined}
+                    open={listOpen}
+                    onToggle={() => setListOpen((open) => !open)}
+                    controls={listId}
                   />
+                  <div className="pane-list-body" id={listId}>
+                    <FileList
+                      report={report}
+                      pairKey={pairKey}
+                      selected={selectedPath}
+                      onSelect={(path) => {
+                        setParams({ path });
+                        setListOpen(false);
+                      }}
+                      applied={applied}
+                    />
+                  </div>
                 </aside>
                 <div className="pane pane-detail">
                   {selected ? (
