@@ -1,6 +1,7 @@
 import { useEffect } from 'react';
 import { useConnection } from './api/connection.ts';
-import { useAppInfo, useOperation, useStatus, useSystemEvents, useUpdateCheck } from './api/queries.ts';
+import { useAppInfo, useOperation, useStatus, useSystemEvents } from './api/queries.ts';
+import { useUpdateFlow } from './api/use-update-flow.ts';
 import { ConnectionStatus } from './components/connection-status.tsx';
 import { Icon, type IconName } from './components/icons.tsx';
 import { Toasts } from './components/toasts.tsx';
@@ -28,11 +29,8 @@ function Sidebar() {
   const screen = useUi((s) => s.route.screen);
   const navigate = useUi((s) => s.navigate);
   const info = useAppInfo();
-  const status = useStatus();
-  const updates = useUpdateCheck(status.isSuccess);
   const unlock = useOperation('helper:unlock');
-  const deployed = new Set(status.data?.deployments.map((d) => d.checksum));
-  const updateWaiting = !!updates.data?.available && !deployed.has(updates.data.available.checksum);
+  const updateWaiting = useUpdateFlow().flow.kind === 'available';
 
   return (
     <nav className="sidebar" aria-label="Hindsight">

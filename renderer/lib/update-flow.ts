@@ -41,6 +41,20 @@ function replacedBy(report: StatusReport, update: Deployment): Deployment | null
   );
 }
 
+/**
+ * A check answers relative to the deployment that was current when it ran. "Nothing newer than X"
+ * still says X is the origin's newest after the current deployment changed (on a folder: an update
+ * staged, then cancelled), so X is offered when it is newer than what is current now; it was deployed,
+ * so its objects are in the repository. Asking the origin again would hold the sysroot's lock while
+ * the person may be clicking something else.
+ */
+function newestSinceCheck(check: UpgradeCheck, current: Deployment | undefined): UpgradeCheck['available'] {
+  const newest = check.current;
+  if (!current || newest.checksum === current.checksum) return null;
+  const newer = (Date.parse(newest.timestamp ?? '') || 0) > (Date.parse(current.timestamp ?? '') || 0);
+  return newer ? { ...newest, delta: null, downloaded: true } : null;
+}
+
 export function updateFlow(
   report: StatusReport | undefined,
   check: { data?: UpgradeCheck; isError: boolean; isFetching: boolean },
@@ -55,7 +69,7 @@ export function updateFlow(
   if (check.isFetching && !check.data) return { kind: 'checking' };
   if (check.isError) return { kind: 'check-failed' };
   if (!check.data) return { kind: 'not-checked' };
-  const available = check.data.available;
+  const available = check.data.available ?? newestSinceCheck(check.data, current);
   if (!available) return { kind: 'up-to-date', check: check.data };
   const there = deployments.find((d) => d.checksum === available.checksum);
   if (there?.booted) return { kind: 'up-to-date', check: check.data };
