@@ -96,9 +96,14 @@ export interface FileCounts {
   pending?: boolean;
 }
 
-export interface PackageDelta {
-  from: SnapshotRef & { packages: number };
-  to: SnapshotRef & { packages: number };
+/**
+ * A package delta between two entries. `Ref` names the two sides: OSTree's SnapshotRef (a commit
+ * checksum, a deployment's index and serial) by default; a snapper snapshot has no checksum and no
+ * serial, so its deltas name their sides with SnapperSnapshotRef instead of faking them.
+ */
+export interface PackageDelta<Ref = SnapshotRef> {
+  from: Ref & { packages: number };
+  to: Ref & { packages: number };
   format: PackageFormat;
   added: PackageEntry[];
   removed: PackageEntry[];
@@ -106,6 +111,23 @@ export interface PackageDelta {
   downgraded: PackageChange[];
   files: FileCounts;
 }
+
+/** A snapper snapshot named in a delta: its number (0 is "current", the live root) and what snapper lists for it. */
+export interface SnapperSnapshotRef {
+  number: number;
+  type: 'single' | 'pre' | 'post';
+  preNumber: number | null;
+  /** ISO 8601 in UTC; null for snapshot 0. */
+  date: string | null;
+  description: string;
+}
+
+/**
+ * The package delta between two snapper snapshots. No file counts yet: counting them with `snapper
+ * status A..B` writes its comparison beside snapshot B (`.snapshots/B/filelist-A.txt.gz`), and this
+ * reader writes nothing; they come with the files-between-snapshots view.
+ */
+export type SnapperPackageDelta = Omit<PackageDelta<SnapperSnapshotRef>, 'files'>;
 
 export type FileType = 'file' | 'directory' | 'symlink' | 'other';
 

@@ -166,7 +166,33 @@ function describeSnapshot(s: SnapshotRef): string {
 }
 
 export function formatPackageDelta(delta: PackageDelta, options: { files?: boolean } = {}): string {
-  const lines = [`<<< ${describeSnapshot(delta.from)}`, `>>> ${describeSnapshot(delta.to)}`];
+  const { files } = delta;
+  return packageDeltaText(
+    describeSnapshot(delta.from),
+    describeSnapshot(delta.to),
+    delta,
+    options.files === false
+      ? ''
+      : files.pending
+        ? ' Files: known once the commit is downloaded (only its package database is here).'
+        : ` Files: ${files.added} added, ${files.removed} removed, ${files.modified} modified.`,
+  );
+}
+
+/**
+ * The body of a package delta, whatever the backend: `from` and `to` name the two sides in the
+ * backend's words, `filesText` ends the summary line ('' for none).
+ */
+export function packageDeltaText(
+  from: string,
+  to: string,
+  delta: Pick<PackageDelta, 'added' | 'removed' | 'upgraded' | 'downgraded'> & {
+    from: { packages: number };
+    to: { packages: number };
+  },
+  filesText: string,
+): string {
+  const lines = [`<<< ${from}`, `>>> ${to}`];
   const changes = [
     ...delta.upgraded.map((c) => ({ ...c, mark: paint('green', '[U.]') })),
     ...delta.downgraded.map((c) => ({ ...c, mark: paint('yellow', '[D.]') })),
@@ -188,16 +214,10 @@ export function formatPackageDelta(delta: PackageDelta, options: { files?: boole
     );
   }
   if (!changes.length && !delta.added.length && !delta.removed.length) lines.push('', 'No package changes.');
-  const { files } = delta;
   lines.push(
     '',
     `Packages: ${delta.from.packages} -> ${delta.to.packages} (${delta.upgraded.length} upgraded, ${delta.downgraded.length} downgraded, ` +
-      `${delta.added.length} added, ${delta.removed.length} removed).` +
-      (options.files === false
-        ? ''
-        : files.pending
-          ? ' Files: known once the commit is downloaded (only its package database is here).'
-          : ` Files: ${files.added} added, ${files.removed} removed, ${files.modified} modified.`),
+      `${delta.added.length} added, ${delta.removed.length} removed).${filesText}`,
   );
   return `${lines.join('\n')}\n`;
 }

@@ -6,6 +6,7 @@ import type { Resolution } from '../../shared/schemas.ts';
 import type { ProgressEvent } from '../../shared/types.ts';
 import type { AppCache } from '../core/app-cache.ts';
 import { readStatus } from '../core/ostree/sysroot.ts';
+import { detectBackend } from '../core/system/detect.ts';
 import type { HelperClient } from '../helper/helper-client.ts';
 import {
   formatDrift,
@@ -67,7 +68,11 @@ Selectors: an index (0), booted, default, pending, rollback, staged, a commit ch
 prefix, or a ref. For pin, unpin, undeploy and rollback --to, prefer status's COMMIT (CHECKSUM.SERIAL):
 an index names whatever is at that place when the command runs, COMMIT the deployment you saw, even
 after another tool deployed or removed one (and it is refused when that deployment is gone).
---sysroot defaults to / on a booted OSTree system.`;
+--sysroot defaults to / on a booted OSTree system.
+
+snapper (btrfs) roots: --sysroot names the mounted root, the folder holding .snapshots (/ when it is
+one); read as root. status and packages diff read them so far, with a snapshot number (2), default,
+active (or booted) or current as selectors; the other commands say they are not supported there yet.`;
 
 export interface CliIo {
   out(text: string): void;
@@ -151,9 +156,46 @@ function usageError(message: string): HindsightError {
 function sysrootFrom(value: string | undefined): string {
   if (value !== undefined) return value;
   if (existsSync('/run/ostree-booted')) return '/';
+  // A machine whose / is a snapper root (openSUSE; Arch or Debian with snapper for /) is read there.
+  if (detectBackend('/') === 'snapper') return '/';
   throw new HindsightError(
     'not-a-sysroot',
     'this machine is not booted from OSTree; pass --sysroot DIR (try: hindsight demo, then --sysroot <demo>/sysroot)',
+  );
+}
+
+/**
+ * The commands that act on a system and have no snapper side yet (status and packages diff have
+ * one; demo acts on none). The next steps of the snapper work take names off this list.
+ */
+const NOT_YET_ON_SNAPPER = new Set([
+  'rollback',
+  'upgrade',
+  'deploy',
+  'pin',
+  'unpin',
+  'undeploy',
+  'cancel',
+  'reboot',
+  'history',
+  'etc',
+  'rollback-preview',
+  'serve',
+  'start',
+]);
+
+/**
+ * Refuses, in one line, a command that has no snapper side yet when the folder it would act on is a
+ * snapper root: better than OSTree's "not an OSTree sysroot", or a helper that starts and fails.
+ */
+function refuseOnSnapper(command: string, sub: string | undefined, sysroot: string | undefined): void {
+  if (!NOT_YET_ON_SNAPPER.has(command)) return;
+  const root = sysroot ?? (existsSync('/run/ostree-booted') ? undefined : '/');
+  if (root === undefined || detectBackend(root) !== 'snapper') return;
+  const what = command === 'etc' && sub && /^[a-z-]+$/.test(sub) ? `etc ${sub}` : command;
+  throw new HindsightError(
+    'unsupported',
+    `${what} is not supported on snapper roots yet (${root} is one; status and packages diff are)`,
   );
 }
 
@@ -276,11 +318,45 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         helper.call(method, { ...target, ...params } as HelperParams<M>, progress),
       );
 
+    refuseOnSnapper(command, rest[0], values.sysroot);
+    /** The system at --sysroot through the backend seam: OSTree or snapper, by what the folder holds. */
+    const openTarget = async () => {
+      const { openSystem } = await import('../core/system/open.ts');
+      const store = await cache();
+      return openSystem({
+        root: sysrootFrom(values.sysroot),
+        ...(values.os !== undefined ? { stateroot: values.os } : {}),
+        ...(store ? { store } : {}),
+      });
+    };
+
     switch (command) {
       case 'status': {
         want(rest, 0, 0, 'status');
+        const system = await openTarget();
+        if (system.kind === 'snapper') {
+          const report = await system.read();
+          const { formatSnapperStatus } = await import('./format-snapper.ts');
+          // Each snapshot once, in full; a change names its snapshots by number.
+          const changes = report.changes.map((c) =>
+            c.kind === 'single'
+              ? { kind: c.kind, number: c.number, description: c.description }
+              : {
+                  kind: c.kind,
+                  description: c.description,
+                  userdata: c.userdata,
+                  pre: c.pre?.number ?? null,
+                  post: c.post?.number ?? null,
+                },
+          );
+          emit(
+            { backend: system.kind, ...report, changes },
+            formatSnapperStatus(report, system.describe(report)),
+          );
+          return 0;
+        }
         const { withStagedUpdate } = await import('../helper/state.ts');
-        const report = withStagedUpdate(await status());
+        const report = withStagedUpdate(await system.read());
         const notes = await readNotes();
         const withNotes = report.deployments.map((d) => {
           const n = notes.get(noteKey(d));
@@ -292,12 +368,20 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       case 'packages': {
         if (rest[0] !== 'diff') throw usageError('usage: hindsight packages diff FROM TO');
         want(rest, 3, 3, 'packages diff FROM TO');
-        const { packageDelta, rememberedPackageDelta } = await import('../core/packages/package-delta.ts');
-        const report = await status();
         const [from, to] = [rest[1] as string, rest[2] as string];
-        const delta = await rememberedPackageDelta(report, from, to, (await cache()) ?? null, () =>
-          packageDelta(report, from, to),
-        );
+        const system = await openTarget();
+        if (system.kind === 'snapper') {
+          const report = await system.read();
+          const delta = await system.packageDelta(report, from, to);
+          const { formatSnapperPackageDelta } = await import('./format-snapper.ts');
+          emit(
+            { backend: system.kind, root: report.root, config: report.config, ...delta },
+            formatSnapperPackageDelta(delta, system.describe(report)),
+          );
+          return 0;
+        }
+        const report = await system.read();
+        const delta = await system.packageDelta(report, from, to);
         emit(delta, formatPackageDelta(delta));
         return 0;
       }
