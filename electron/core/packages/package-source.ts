@@ -55,7 +55,9 @@ function confined(tree: string, relative: string): string | null {
   if (!existsSync(file)) return null;
   try {
     const real = realpathSync(file);
-    return real.startsWith(`${realpathSync(tree)}/`) ? real : null;
+    // `/` as the tree (a snapper root that is the running system) must not become the prefix `//`.
+    const base = realpathSync(tree);
+    return real.startsWith(base === '/' ? '/' : `${base}/`) ? real : null;
   } catch {
     return null;
   }
