@@ -562,17 +562,19 @@ async function openDiff(s: Session): Promise<BrowserRowResult> {
   for (let i = 0; i < runs.runs; i++) samples.push(await once());
   // Verify: the diff holds the whole file; scrolled to its end it shows the blocklist's last line.
   const lastLine = blocklist(BLOCKLIST_LINES, 44).split('\n').pop() as string;
-  const scroller = page.getByRole('region', { name: region });
+  // The screen scrolls as one page (main), the diff's rows drawn for what is in view of it.
+  const diff = page.getByRole('region', { name: region });
+  const scroller = page.locator('main');
   for (let i = 0; i < 20; i++) {
     const atEnd = await scroller.evaluate((el) => {
       el.scrollTop = el.scrollHeight;
       return el.scrollTop + el.clientHeight >= el.scrollHeight - 2;
     });
     await page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');
-    if (atEnd && (await scroller.getByText(lastLine).count())) break;
+    if (atEnd && (await diff.getByText(lastLine).count())) break;
   }
   // The last cell on the new side: the file's last line, with its number, on screen.
-  const lastCell = scroller.locator('.diff-new').last();
+  const lastCell = diff.locator('.diff-new').last();
   const lastText = (await lastCell.locator('.diff-text').textContent()) ?? '';
   const lastNo = await lastCell.locator('.diff-no').textContent();
   if (
