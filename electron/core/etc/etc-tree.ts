@@ -1,8 +1,9 @@
 import { closeSync, lstatSync, readdirSync, readlinkSync, readSync, statSync } from 'node:fs';
 import { HindsightError } from '../../../shared/errors.ts';
-import type { ContentKind, EtcPath, FileMeta, FileType } from '../../../shared/types.ts';
+import type { ContentKind, EtcPath, FileMeta } from '../../../shared/types.ts';
 import { confinedDir, confinedEntry, openRegularFile } from '../confined-fs.ts';
 import { settled } from '../file-state.ts';
+import { fileTypeOf } from '../file-type.ts';
 
 /**
  * File-system primitives for /etc trees. Paths are Buffers end to end, so names that are not
@@ -66,19 +67,6 @@ export function absolute(root: string | Buffer, rel: Buffer): Buffer {
   return rel.length ? Buffer.concat([head, SLASH, rel]) : head;
 }
 
-function fileType(mode: number): FileType {
-  switch (mode & 0o170000) {
-    case 0o100000:
-      return 'file';
-    case 0o040000:
-      return 'directory';
-    case 0o120000:
-      return 'symlink';
-    default:
-      return 'other';
-  }
-}
-
 /** lstat that answers null for a missing path and a clear error for anything else. */
 export function lstatNode(path: Buffer): NodeInfo | null {
   let st: ReturnType<typeof lstatSync>;
@@ -91,7 +79,7 @@ export function lstatNode(path: Buffer): NodeInfo | null {
     throw new HindsightError('unreadable', `cannot read ${printablePath(path)}: ${code ?? 'error'}`);
   }
   if (!st) return null;
-  const type = fileType(st.mode);
+  const type = fileTypeOf(st.mode);
   const node: NodeInfo = {
     type,
     mode: st.mode & 0o7777,

@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { HindsightError } from '../../../shared/errors.ts';
 import type { FileType, PackageFormat } from '../../../shared/types.ts';
 import { confinedDir, confinedEntry, confineTree, openRegularFile } from '../confined-fs.ts';
+import { fileTypeOf } from '../file-type.ts';
 import { type ConfigFile, readConfigFiles } from '../packages/config-files.ts';
 
 /**
@@ -248,7 +249,7 @@ async function readLocal(head: Buffer, path: string, algo: string | null): Promi
   }
   if (!st) return { node: null };
   const node: LocalConfigNode = {
-    type: fileType(st.mode),
+    type: fileTypeOf(st.mode),
     mode: st.mode & 0o7777,
     uid: st.uid,
     gid: st.gid,
@@ -418,7 +419,7 @@ function findPendingMerges(
       try {
         const at = resolveInRoot(head, path);
         const st = at ? lstatSync(confinedEntry(at), { throwIfNoEntry: false }) : undefined;
-        if (st) consider(path, fileType(st.mode));
+        if (st) consider(path, fileTypeOf(st.mode));
       } catch (error) {
         problems.push(`cannot look at ${path}: ${explain(error)}`);
       }
@@ -454,19 +455,6 @@ function listFolder(path: Buffer, rel: string, problems: string[]): Dirent<Buffe
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT' && code !== 'ENOTDIR') problems.push(`cannot list ${rel}: ${explain(error)}`);
     return [];
-  }
-}
-
-function fileType(mode: number): FileType {
-  switch (mode & 0o170000) {
-    case 0o100000:
-      return 'file';
-    case 0o040000:
-      return 'directory';
-    case 0o120000:
-      return 'symlink';
-    default:
-      return 'other';
   }
 }
 

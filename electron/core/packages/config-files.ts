@@ -17,7 +17,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { HindsightError } from '../../../shared/errors.ts';
-import type { PackageFormat } from '../../../shared/types.ts';
+import type { FileType, PackageFormat } from '../../../shared/types.ts';
+import { fileTypeOf } from '../file-type.ts';
 import { DPKG_STATUS_CANDIDATES } from './dpkg-db.ts';
 import { descValue, PACMAN_LOCAL_DB, parsePacmanDesc, splitPacmanEntryName } from './pacman-db.ts';
 import { RPMDB_CANDIDATES } from './rpm-db.ts';
@@ -32,7 +33,7 @@ import { parseRpmHeaderBlob } from './rpm-header.ts';
  */
 
 export type DigestAlgo = 'md5' | 'sha1' | 'sha224' | 'sha256' | 'sha384' | 'sha512';
-export type RecordedType = 'file' | 'directory' | 'symlink' | 'other';
+export type RecordedType = FileType;
 
 export interface ConfigFile {
   /** Absolute inside the root, as the database names it: `/etc/ssh/sshd_config`. */
@@ -272,7 +273,7 @@ export function rpmHeaderConfigFiles(
       continue;
     }
     const mode = modes?.[i];
-    const type = mode === undefined ? 'file' : recordedType(mode);
+    const type = mode === undefined ? 'file' : fileTypeOf(mode);
     const hex = digests?.[i] ?? '';
     const file: ConfigFile = { path, package: header.name, type, digest: null };
     if (type === 'file' && hex !== '') {
@@ -313,19 +314,6 @@ function filePaths(tags: HeaderTags, n: number, label: string): Uint8Array[] {
   const old = tags.strings(TAG.OLDFILENAMES, true) as Uint8Array[] | null;
   if (!old || old.length !== n) return fail('FILEFLAGS without file names');
   return old;
-}
-
-function recordedType(mode: number): RecordedType {
-  switch (mode & 0o170000) {
-    case 0o100000:
-      return 'file';
-    case 0o040000:
-      return 'directory';
-    case 0o120000:
-      return 'symlink';
-    default:
-      return 'other';
-  }
 }
 
 /** Loaded on first use, as in rpm-db.ts: dpkg and pacman roots never pay for the native module. */
