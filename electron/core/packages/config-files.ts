@@ -1,27 +1,12 @@
-import {
-  closeSync,
-  constants,
-  copyFileSync,
-  fstatSync,
-  lstatSync,
-  mkdtempSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  realpathSync,
-  rmSync,
-  statSync,
-} from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { closeSync, constants, fstatSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type BetterSqlite3 from 'better-sqlite3';
 import { HindsightError } from '../../../shared/errors.ts';
 import type { FileType, PackageFormat } from '../../../shared/types.ts';
 import { fileTypeOf } from '../file-type.ts';
 import { DPKG_STATUS_CANDIDATES } from './dpkg-db.ts';
+import { databaseInTree } from './package-source.ts';
 import { descValue, PACMAN_LOCAL_DB, parsePacmanDesc, splitPacmanEntryName } from './pacman-db.ts';
-import { RPMDB_CANDIDATES } from './rpm-db.ts';
+import { forEachRpmHeader, RPMDB_CANDIDATES } from './rpm-db.ts';
 import { parseRpmHeaderBlob } from './rpm-header.ts';
 
 /**
@@ -316,56 +301,20 @@ function filePaths(tags: HeaderTags, n: number, label: string): Uint8Array[] {
   return old;
 }
 
-/** Loaded on first use, as in rpm-db.ts: dpkg and pacman roots never pay for the native module. */
-function openDatabase(path: string): BetterSqlite3.Database {
-  const load = typeof require === 'function' ? require : createRequire(import.meta.url);
-  const Database = load('better-sqlite3') as typeof BetterSqlite3;
-  return new Database(path, { readonly: true, fileMustExist: true });
-}
-
-/**
- * The config files in an rpmdb.sqlite. As in rpm-db.ts, the database (and its `-wal`) is read from
- * a private copy: opening a WAL database where it lies writes `-shm` and `-wal` files into the root.
- */
+/** The config files in an rpmdb.sqlite, read as rpm-db.ts reads packages (a WAL database from a private copy). */
 export function readRpmConfigFiles(file: string, label = file): { files: ConfigFile[]; problems: string[] } {
-  const dir = mkdtempSync(join(tmpdir(), 'hindsight-rpmconf-'));
-  try {
-    const copy = join(dir, 'rpmdb.sqlite');
-    try {
-      copyFileSync(file, copy);
-      const wal = `${file}-wal`;
-      if (sizeOf(wal) > 0) copyFileSync(wal, `${copy}-wal`);
-    } catch (error) {
-      throw new HindsightError('unreadable', `cannot read ${label}: ${ioCode(error)}`);
-    }
-    let db: BetterSqlite3.Database;
-    try {
-      db = openDatabase(copy);
-    } catch (error) {
-      throw new HindsightError('unreadable', `cannot open ${label}: ${firstLine(error)}`);
-    }
-    try {
-      const files: ConfigFile[] = [];
-      const problems: string[] = [];
-      const rows = db.prepare('SELECT hnum, blob FROM Packages ORDER BY hnum');
-      for (const row of rows.iterate() as IterableIterator<{ hnum: unknown; blob: unknown }>) {
-        const where = `${label} package #${String(row.hnum)}`;
-        if (!Buffer.isBuffer(row.blob))
-          throw new HindsightError('unreadable', `${where} is not a header blob`);
-        const one = rpmHeaderConfigFiles(row.blob, where);
-        files.push(...one.files);
-        problems.push(...one.problems);
-      }
-      return { files, problems };
-    } catch (error) {
-      if (error instanceof HindsightError) throw error;
-      throw new HindsightError('unreadable', `cannot read ${label}: ${firstLine(error)}`);
-    } finally {
-      db.close();
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const files: ConfigFile[] = [];
+  const problems: string[] = [];
+  forEachRpmHeader(
+    file,
+    (blob, where) => {
+      const one = rpmHeaderConfigFiles(blob, where);
+      files.push(...one.files);
+      problems.push(...one.problems);
+    },
+    label,
+  );
+  return { files, problems };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -514,23 +463,6 @@ function readNoFollow(file: string): string | null {
 // any root
 
 /**
- * A database path inside the root, or null: a link leading out of the root (to the host's /var,
- * say) does not count, as in package-source.ts.
- */
-function inRoot(root: string, relative: string): string | null {
-  const path = join(root, relative);
-  try {
-    lstatSync(path);
-    const real = realpathSync(path);
-    const top = realpathSync(root);
-    // The machine's own root is `/`, whose children start with `/`, not `//`.
-    return real.startsWith(top === '/' ? '/' : `${top}/`) ? real : null;
-  } catch {
-    return null;
-  }
-}
-
-/**
  * The config files of a root folder (a snapshot, a deployment), from the first database that
  * records any, in package-source.ts's order (dpkg, rpm, pacman); null when the root has no database.
  * Files are sorted by path, then package.
@@ -544,7 +476,7 @@ export function readConfigFiles(root: string): ConfigFileList | null {
     return null;
   };
   for (const source of DPKG_STATUS_CANDIDATES) {
-    const file = inRoot(root, source);
+    const file = databaseInTree(root, source);
     if (!file) continue;
     let text: string;
     try {
@@ -556,12 +488,12 @@ export function readConfigFiles(root: string): ConfigFileList | null {
     if (list) return list;
   }
   for (const source of RPMDB_CANDIDATES) {
-    const file = inRoot(root, source);
+    const file = databaseInTree(root, source);
     if (!file) continue;
     const list = take('rpm', source, readRpmConfigFiles(file, source));
     if (list) return list;
   }
-  const pacman = inRoot(root, PACMAN_LOCAL_DB);
+  const pacman = databaseInTree(root, PACMAN_LOCAL_DB);
   if (pacman) {
     const list = take('pacman', PACMAN_LOCAL_DB, readPacmanBackupFiles(pacman));
     if (list) return list;
@@ -574,20 +506,6 @@ function sortFiles(files: ConfigFile[]): ConfigFile[] {
   return files.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
 
-function sizeOf(path: string): number {
-  try {
-    return statSync(path).size;
-  } catch (error) {
-    if (ioCode(error) === 'ENOENT') return 0;
-    throw error;
-  }
-}
-
 function ioCode(error: unknown): string {
   return (error as NodeJS.ErrnoException).code ?? 'error';
-}
-
-function firstLine(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.split('\n', 1)[0] ?? message;
 }

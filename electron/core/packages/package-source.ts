@@ -50,7 +50,7 @@ const CANDIDATES: { format: PackageFormat; path: string }[] = [
 ];
 
 /** A database path inside the tree, or null; a symlink that leads out of the tree (to the host's /var, say) does not count. */
-function confined(tree: string, relative: string): string | null {
+export function databaseInTree(tree: string, relative: string): string | null {
   const file = join(tree, relative);
   if (!existsSync(file)) return null;
   try {
@@ -71,7 +71,7 @@ function confined(tree: string, relative: string): string | null {
 export function readTreePackages(tree: string): PackageList | null {
   let empty: PackageList | null = null;
   for (const candidate of CANDIDATES) {
-    const file = confined(tree, candidate.path);
+    const file = databaseInTree(tree, candidate.path);
     if (!file) continue;
     const list = readCandidate(candidate.format, candidate.path, file);
     if (list.packages.length > 0) return list;

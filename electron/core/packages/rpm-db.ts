@@ -40,6 +40,24 @@ const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
 const SQLITE_HEADER = 100;
 
 export function readRpmSqliteDatabase(file: string): PackageEntry[] {
+  const out: PackageEntry[] = [];
+  forEachRpmHeader(file, (blob, where) => {
+    const entry = headerToPackage(parseRpmHeaderBlob(blob, where));
+    if (entry) out.push(entry);
+  });
+  return sortPackages(out);
+}
+
+/**
+ * Calls `visit` with each header blob of an rpmdb.sqlite, in hnum order. A WAL database is read from
+ * a private copy (with its `-wal`): opening it where it lies would write `-shm` and `-wal` files into
+ * the tree. `label` names the database in errors.
+ */
+export function forEachRpmHeader(
+  file: string,
+  visit: (blob: Buffer, where: string) => void,
+  label = file,
+): void {
   let size: number;
   try {
     const stat = statSync(file);
@@ -49,15 +67,17 @@ export function readRpmSqliteDatabase(file: string): PackageEntry[] {
     if (error instanceof HindsightError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new HindsightError('no-package-database', `no rpm database at ${file}`);
+      throw new HindsightError('no-package-database', `no rpm database at ${label}`);
     }
-    throw new HindsightError('unreadable', `cannot read ${file}: ${code ?? 'error'}`);
+    throw new HindsightError('unreadable', `cannot read ${label}: ${code ?? 'error'}`);
   }
   const header = readPrefix(file, Math.min(size, SQLITE_HEADER));
-  checkMagic(header, file);
-  if (!isWalMode(header)) return readOpenDatabase(file, file);
-
-  return withPrivateDir((dir) => {
+  checkMagic(header, label);
+  if (!isWalMode(header)) {
+    eachHeader(file, label, visit);
+    return;
+  }
+  withPrivateDir((dir) => {
     const copy = join(dir, 'rpmdb.sqlite');
     try {
       copyFileSync(file, copy);
@@ -66,10 +86,10 @@ export function readRpmSqliteDatabase(file: string): PackageEntry[] {
     } catch (error) {
       throw new HindsightError(
         'unreadable',
-        `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+        `cannot read ${label}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
       );
     }
-    return readOpenDatabase(copy, file);
+    eachHeader(copy, label, visit);
   });
 }
 
@@ -82,11 +102,15 @@ export function readRpmSqliteBuffer(bytes: Buffer, label = 'rpmdb.sqlite'): Pack
   return withPrivateDir((dir) => {
     const copy = join(dir, 'rpmdb.sqlite');
     writeFileSync(copy, bytes, { mode: 0o600, flag: 'wx' });
-    return readOpenDatabase(copy, label);
+    const out: PackageEntry[] = [];
+    eachHeader(copy, label, (blob, where) => {
+      const entry = headerToPackage(parseRpmHeaderBlob(blob, where));
+      if (entry) out.push(entry);
+    });
+    return sortPackages(out);
   });
 }
 
-/** Opens, reads and closes one database file; `label` names it in errors. */
 /** Loaded on first use: dpkg systems and most CLI commands never pay for the native module. */
 function openDatabase(path: string): BetterSqlite3.Database {
   const load = typeof require === 'function' ? require : createRequire(import.meta.url);
@@ -94,7 +118,8 @@ function openDatabase(path: string): BetterSqlite3.Database {
   return new Database(path, { readonly: true, fileMustExist: true });
 }
 
-function readOpenDatabase(path: string, label: string): PackageEntry[] {
+/** Opens one database file, visits its header blobs and closes it; `label` names it in errors. */
+function eachHeader(path: string, label: string, visit: (blob: Buffer, where: string) => void): void {
   let db: BetterSqlite3.Database;
   try {
     db = openDatabase(path);
@@ -105,16 +130,13 @@ function readOpenDatabase(path: string, label: string): PackageEntry[] {
     const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'Packages'").get();
     if (!table)
       throw new HindsightError('unreadable', `${label} has no Packages table (not an rpm database)`);
-    const out: PackageEntry[] = [];
     const rows = db.prepare('SELECT hnum, blob FROM Packages ORDER BY hnum');
     // iterate, not all: a full Fedora database holds ~100 MB of headers.
     for (const row of rows.iterate() as IterableIterator<{ hnum: unknown; blob: unknown }>) {
       const where = `${label} package #${String(row.hnum)}`;
       if (!Buffer.isBuffer(row.blob)) throw new HindsightError('unreadable', `${where} is not a header blob`);
-      const entry = headerToPackage(parseRpmHeaderBlob(row.blob, where));
-      if (entry) out.push(entry);
+      visit(row.blob, where);
     }
-    return sortPackages(out);
   } catch (error) {
     if (error instanceof HindsightError) throw error;
     throw new HindsightError('unreadable', `cannot read ${label}: ${sqliteMessage(error)}`);
