@@ -16,6 +16,7 @@ import type {
   UpgradeCheck,
 } from '../../shared/types.ts';
 import { upgradeCommand } from '../core/ostree/origin.ts';
+import { sameDeployment } from '../helper/context.ts';
 
 /** Human output: aligned columns, nvd-like package deltas, names quoted when they hold odd bytes. */
 
@@ -82,8 +83,7 @@ export function shortDate(iso: string | null): string {
 
 /** Whether `d` is the update that boots next and `cancel` drops: "staged" in every word Hindsight uses. */
 function isStagedUpdate(report: StatusReport, d: Deployment): boolean {
-  const u = report.stagedUpdate;
-  return !!u && u.stateroot === d.stateroot && u.checksum === d.checksum && u.serial === d.serial;
+  return !!report.stagedUpdate && sameDeployment(report.stagedUpdate, d);
 }
 
 export function deploymentStates(d: Deployment, stagedUpdate = d.staged): string[] {

@@ -2,6 +2,7 @@ import { useMemo } from 'react';
 import type { DeploymentNoteRecord } from '../../shared/ipc-contract.ts';
 import type { Deployment } from '../../shared/types.ts';
 import { deploymentKey, deploymentSelector } from '../lib/format.ts';
+import { stagedUpdateIn } from '../lib/update-flow.ts';
 import { useNotes, useStatus } from './queries.ts';
 
 export interface SystemView {
@@ -9,6 +10,8 @@ export interface SystemView {
   booted: Deployment | null;
   next: Deployment | null;
   rollback: Deployment | null;
+  /** The update that boots next and can still be cancelled (lib/update-flow). */
+  stagedUpdate: Deployment | null;
   /** The deployment whose /etc is "yours" now: the running one, or the next boot on a folder. */
   current: Deployment | null;
   notes: Map<string, DeploymentNoteRecord>;
@@ -34,6 +37,7 @@ export function useSystem(): SystemView {
       booted,
       next,
       rollback,
+      stagedUpdate: stagedUpdateIn(status.data),
       current: booted ?? next,
       notes: noteMap,
       labels,

@@ -1,7 +1,7 @@
 import { useId, useState } from 'react';
 import type { DeploymentNoteRecord } from '../../shared/ipc-contract.ts';
 import type { Deployment } from '../../shared/types.ts';
-import { useOperation, useStatus } from '../api/queries.ts';
+import { useOperation } from '../api/queries.ts';
 import { useSystem } from '../api/use-system.ts';
 import { ConfirmDialog } from '../components/dialog.tsx';
 import { Icon } from '../components/icons.tsx';
@@ -27,7 +27,6 @@ import {
 } from '../lib/format.ts';
 import { deploymentBadges } from '../lib/labels.ts';
 import { foldPackages, updateCommand } from '../lib/managed-origin.ts';
-import { stagedUpdateIn } from '../lib/update-flow.ts';
 import { useUi } from '../state/ui-store.ts';
 
 /** Lets long refs wrap after a separator rather than in the middle of a word. */
@@ -164,7 +163,6 @@ function NoteEditor({
 
 function DeploymentCard({ deployment: d, total }: { deployment: Deployment; total: number }) {
   const system = useSystem();
-  const staged = stagedUpdateIn(useStatus().data);
   const navigate = useUi((s) => s.navigate);
   const toast = useUi((s) => s.toast);
   const note = system.notes.get(deploymentSelector(d));
@@ -214,7 +212,7 @@ function DeploymentCard({ deployment: d, total }: { deployment: Deployment; tota
               {note?.label && <span className="deployment-label">{note.label}</span>}
             </h2>
             <div className="badges">
-              {deploymentBadges(d, d.staged || d === staged).map((b) => (
+              {deploymentBadges(d, d.staged || d === system.stagedUpdate).map((b) => (
                 <Badge key={b.label} tone={b.tone} title={b.title}>
                   {b.label}
                 </Badge>
@@ -457,8 +455,7 @@ export function DeploymentsScreen() {
   const ordered = timelineOrder(system.deployments);
   const { booted, next } = system;
   // A staged update is told by the update status above; this notice is for any other switch.
-  const staged = stagedUpdateIn(useStatus().data);
-  const pendingSwitch = booted && next && booted !== next && next !== staged;
+  const pendingSwitch = booted && next && booted !== next && next !== system.stagedUpdate;
 
   return (
     <div className="screen">
