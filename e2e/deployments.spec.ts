@@ -49,6 +49,11 @@ test('a note and a short name stay with a deployment', async () => {
 
 test('pin and unpin go through the helper and ostree sees them', async () => {
   const { page } = hs;
+  // The reload above opened a new page, which checks for updates holding the sysroot's lock; a pin
+  // clicked meanwhile is refused as busy (a known limit). Let the check finish first.
+  await expect(
+    page.getByRole('region', { name: 'Update status' }).getByRole('button', { name: 'Check now' }),
+  ).toBeVisible({ timeout: 60_000 });
   const card = page.getByRole('article', { name: /2\.0/ });
   await card.getByRole('button', { name: 'Pin', exact: true }).click();
   await expect(card.getByText('Pinned', { exact: true })).toBeVisible();
