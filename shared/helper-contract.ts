@@ -1,5 +1,22 @@
 import { z } from 'zod';
-import { checksumSchema, etcPathSchema, refspecSchema, resolutionSchema, selectorSchema } from './schemas.ts';
+import type { BackendKind } from './backends.ts';
+import {
+  checksumSchema,
+  etcPathSchema,
+  refspecSchema,
+  resolutionSchema,
+  selectorSchema,
+  snapperMergeTakeSchema,
+  snapperUserdataSchema,
+  treePathSchema,
+} from './schemas.ts';
+import type {
+  SnapperEtcReport,
+  SnapperFilesReport,
+  SnapperFileView,
+  SnapperOperationResult,
+  SnapperStatus,
+} from './snapper.ts';
 import type {
   AuditRecord,
   EtcApplyResult,
@@ -13,6 +30,7 @@ import type {
   PackageDelta,
   ProgressEvent,
   RollbackPreview,
+  SnapperPackageDelta,
   StatusReport,
   UpgradeCheck,
 } from './types.ts';
@@ -46,6 +64,8 @@ export interface HelperHello {
   privileged: boolean;
   uid: number;
   sysroot: string;
+  /** What the sysroot is: an OSTree sysroot or a snapper root (the folder holding `.snapshots`). */
+  backend: BackendKind;
   ostree: OstreeFeatures | null;
   /** Whether `rollback` can reorder deployments here (set-default, or libostree through gjs). */
   canReorder: boolean;
@@ -64,6 +84,46 @@ const target = z.object({
     .optional(),
 });
 const p = <T extends z.ZodRawShape>(shape: T) => target.extend(shape).strict();
+
+/**
+ * The params of the snapper methods that take any, as plain shapes: the helper binds them to its
+ * sysroot (`p`), and the IPC contract uses them as they are (main adds the sysroot). Selectors are
+ * snapshot numbers or default, active, booted, current.
+ */
+export const snapperRequests = {
+  snapperPackageDelta: { from: selectorSchema, to: selectorSchema },
+  /** Files between two snapshots; `paths` restricts them to those subtrees (`etc`). */
+  snapperFiles: {
+    from: selectorSchema,
+    to: selectorSchema,
+    paths: z.array(treePathSchema).max(64).optional(),
+  },
+  snapperFile: { from: selectorSchema, to: selectorSchema, path: treePathSchema },
+  /** /etc of one snapshot against its packages, with the merges they left pending. */
+  snapperEtc: { snapshot: selectorSchema },
+  /** Boots the snapshot next: `snapper rollback` on a read-write root, the default subvolume on a read-only one. */
+  snapperRollback: { to: selectorSchema },
+  snapperModify: {
+    snapshot: z.number().int().min(1).max(4_294_967_295),
+    description: z.string().max(1000).optional(),
+    userdata: snapperUserdataSchema.optional(),
+    cleanup: z.enum(['', 'number', 'timeline', 'empty-pre-post']).optional(),
+  },
+  snapperDelete: { snapshots: z.array(z.number().int().min(1).max(4_294_967_295)).min(1).max(2) },
+  /** Copies one path from a snapshot into the live root, with a backup. */
+  snapperRestore: { from: selectorSchema, path: treePathSchema },
+  /** Resolves a pending `.rpmnew`/`.dpkg-dist`/`.pacnew` merge of the live root, with a backup. */
+  snapperApplyMerge: {
+    path: treePathSchema,
+    take: snapperMergeTakeSchema,
+    text: z
+      .string()
+      .max(16 * 1024 * 1024)
+      .optional(),
+  },
+  /** Puts back what a restore or a merge apply replaced. */
+  snapperUndoFile: { backupId: z.string().regex(/^[\w.-]{1,100}$/) },
+} as const;
 
 export const helperParams = {
   status: p({}),
@@ -99,6 +159,20 @@ export const helperParams = {
   etcBackups: p({}),
   /** Deletes one /etc backup for good (it can no longer be undone). */
   etcRemoveBackup: p({ backupId: z.string().regex(/^[\w.-]{1,100}$/) }),
+
+  snapperStatus: p({}),
+  snapperPackageDelta: p(snapperRequests.snapperPackageDelta),
+  snapperFiles: p(snapperRequests.snapperFiles),
+  snapperFile: p(snapperRequests.snapperFile),
+  snapperEtc: p(snapperRequests.snapperEtc),
+  snapperRollback: p(snapperRequests.snapperRollback),
+  /** Puts the previous default back before the reboot and removes what the rollback made. */
+  snapperUndoRollback: p({}),
+  snapperModify: p(snapperRequests.snapperModify),
+  snapperDelete: p(snapperRequests.snapperDelete),
+  snapperRestore: p(snapperRequests.snapperRestore),
+  snapperApplyMerge: p(snapperRequests.snapperApplyMerge),
+  snapperUndoFile: p(snapperRequests.snapperUndoFile),
 } as const;
 
 /** What each method answers (type-only: results are trusted data from the engine). */
@@ -123,6 +197,18 @@ export interface HelperResults {
   reboot: { message: string };
   etcBackups: EtcBackupList;
   etcRemoveBackup: EtcBackupRemoved;
+  snapperStatus: SnapperStatus;
+  snapperPackageDelta: SnapperPackageDelta;
+  snapperFiles: SnapperFilesReport;
+  snapperFile: SnapperFileView;
+  snapperEtc: SnapperEtcReport;
+  snapperRollback: SnapperOperationResult;
+  snapperUndoRollback: SnapperOperationResult;
+  snapperModify: SnapperOperationResult;
+  snapperDelete: SnapperOperationResult;
+  snapperRestore: SnapperOperationResult;
+  snapperApplyMerge: SnapperOperationResult;
+  snapperUndoFile: SnapperOperationResult;
 }
 
 export type HelperMethod = keyof typeof helperParams;
@@ -142,6 +228,13 @@ export const MUTATING_METHODS: ReadonlySet<HelperMethod> = new Set<HelperMethod>
   'etcUndo',
   'reboot',
   'etcRemoveBackup',
+  'snapperRollback',
+  'snapperUndoRollback',
+  'snapperModify',
+  'snapperDelete',
+  'snapperRestore',
+  'snapperApplyMerge',
+  'snapperUndoFile',
 ]);
 
 /** Methods that take the cross-process sysroot lock: every mutation, and the check (it writes the repo). */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { HelperHello, HelperResults } from './helper-contract.ts';
+import type { BackendKind } from './backends.ts';
+import { type HelperHello, type HelperResults, snapperRequests } from './helper-contract.ts';
 import {
   checksumSchema,
   etcPathSchema,
@@ -19,6 +20,8 @@ import type { AuditRecord, ProgressEvent } from './types.ts';
 export interface AppInfo {
   mode: 'electron' | 'browser';
   sysroot: string;
+  /** What the sysroot is; the screens follow it (snapper: snapshots, OSTree: deployments). */
+  backend: BackendKind;
   /** True when showing the embedded demo sysroot rather than the running system. */
   demo: boolean;
   bootedSystem: boolean;
@@ -41,6 +44,8 @@ export interface HistoryEntry extends AuditRecord {
 }
 
 const empty = z.object({}).strict();
+const snapper = <M extends keyof typeof snapperRequests>(method: M) =>
+  z.object(snapperRequests[method]).strict();
 
 export const ipcRequests = {
   'app:info': empty,
@@ -86,6 +91,19 @@ export const ipcRequests = {
   'history:list': z.object({ limit: z.number().int().min(1).max(10_000).optional() }).strict(),
   /** Restarts the reading helper as root (through pkexec on a desktop) to show root-only files. */
   'helper:unlock': empty,
+  // snapper roots (AppInfo.backend 'snapper'): the same screens, snapshots for deployments.
+  'snapshots:status': empty,
+  'snapshots:packages': snapper('snapperPackageDelta'),
+  'snapshots:files': snapper('snapperFiles'),
+  'snapshots:file': snapper('snapperFile'),
+  'snapshots:etc': snapper('snapperEtc'),
+  'snapshots:rollback': snapper('snapperRollback'),
+  'snapshots:undo-rollback': empty,
+  'snapshots:modify': snapper('snapperModify'),
+  'snapshots:delete': snapper('snapperDelete'),
+  'snapshots:restore': snapper('snapperRestore'),
+  'snapshots:apply-merge': snapper('snapperApplyMerge'),
+  'snapshots:undo-file': snapper('snapperUndoFile'),
 } as const;
 
 export interface IpcResponses {
@@ -113,6 +131,18 @@ export interface IpcResponses {
   'notes:set': DeploymentNoteRecord;
   'history:list': HistoryEntry[];
   'helper:unlock': AppInfo;
+  'snapshots:status': HelperResults['snapperStatus'];
+  'snapshots:packages': HelperResults['snapperPackageDelta'];
+  'snapshots:files': HelperResults['snapperFiles'];
+  'snapshots:file': HelperResults['snapperFile'];
+  'snapshots:etc': HelperResults['snapperEtc'];
+  'snapshots:rollback': HelperResults['snapperRollback'];
+  'snapshots:undo-rollback': HelperResults['snapperUndoRollback'];
+  'snapshots:modify': HelperResults['snapperModify'];
+  'snapshots:delete': HelperResults['snapperDelete'];
+  'snapshots:restore': HelperResults['snapperRestore'];
+  'snapshots:apply-merge': HelperResults['snapperApplyMerge'];
+  'snapshots:undo-file': HelperResults['snapperUndoFile'];
 }
 
 export type IpcChannel = keyof typeof ipcRequests;

@@ -33,6 +33,26 @@ export const etcPathSchema = z
   })
   .strict();
 
+/**
+ * A path inside a root, relative to it (`etc/ssh/sshd_config`; a leading `/` is allowed), with the
+ * exact bytes in base64 when they are not UTF-8. `..` never names anything inside, so it is refused
+ * here already; the helper checks the bytes again (etc-paths.ts).
+ */
+export const treePathSchema = etcPathSchema.extend({
+  path: etcPathSchema.shape.path.refine((p) => !p.split('/').includes('..'), 'no .. in paths'),
+});
+
+/** snapper userdata: `key=value` pairs; keys and values never hold `,` or `=` (snapper's separators). */
+export const snapperUserdataSchema = z.record(
+  z.string().regex(/^[\w.-]{1,64}$/, 'a userdata key is letters, digits, _ . -'),
+  z
+    .string()
+    .max(256)
+    .regex(/^[^,=\p{Cc}]*$/u, 'a userdata value has no , = or control characters'),
+);
+
+export const snapperMergeTakeSchema = z.enum(['merged', 'local', 'upstream', 'edited']);
+
 export const resolutionSchema = z
   .object({
     path: etcPathSchema,

@@ -36,6 +36,8 @@ const usage = (
 Commands:
   status                         deployments and their states
   packages diff FROM TO          package delta between two deployments or commits
+  files diff FROM TO [PATH...]   files that differ between two snapshots, optionally only under PATHs
+                                 (snapper roots only so far)
   etc drift [DEPLOYMENT] [--diff]
                                  /etc changes of a deployment against its image's defaults
   etc merge SOURCE TARGET        what happens to SOURCE's /etc edits on the way to TARGET
@@ -71,8 +73,22 @@ after another tool deployed or removed one (and it is refused when that deployme
 --sysroot defaults to / on a booted OSTree system.
 
 snapper (btrfs) roots: --sysroot names the mounted root, the folder holding .snapshots (/ when it is
-one); read as root. status and packages diff read them so far, with a snapshot number (2), default,
-active (or booted) or current as selectors; the other commands say they are not supported there yet.`;
+one); run as root. Selectors: a snapshot number (2), default, active (or booted) or current (0, the
+live root). status, packages diff, files diff, history (the changes snapper recorded, newest first)
+and etc drift [SNAPSHOT] (config files against the package database, as rpm -V, and pending
+.rpmnew-style merges; default: current) read them; these change them, through the helper:
+  rollback --to SNAPSHOT | --undo
+                                 boot SNAPSHOT next (snapper rollback; on a read-only root the default
+                                 subvolume), or undo that before the reboot
+  files restore SNAPSHOT PATH    copy PATH from SNAPSHOT into the live root (with a backup)
+  etc resolve PATH --take merged|local|upstream
+                                 settle PATH's pending .rpmnew/.dpkg-dist/.pacnew (with a backup)
+  etc undo BACKUP                put back what files restore or etc resolve replaced
+  snapshot modify N [--description D] [--userdata K=V,...] [--cleanup number|timeline|empty-pre-post]
+  snapshot delete N [M]          delete a snapshot (a pre and its post together)
+  demo --snapper DIR             build a demo snapper root (loop-backed btrfs) in DIR
+upgrade, deploy, pin, unpin, undeploy, cancel, reboot, etc merge/apply/backups and rollback-preview
+are OSTree's.`;
 
 export interface CliIo {
   out(text: string): void;
@@ -97,6 +113,11 @@ const OPTIONS = {
   port: { type: 'string' },
   'no-cache': { type: 'boolean', default: false },
   color: { type: 'string', default: 'auto' },
+  undo: { type: 'boolean', default: false },
+  description: { type: 'string' },
+  userdata: { type: 'string' },
+  cleanup: { type: 'string' },
+  snapper: { type: 'string' },
 } as const;
 
 const TAKES = ['merged', 'local', 'upstream'] as const;
@@ -153,6 +174,21 @@ function usageError(message: string): HindsightError {
   return new HindsightError('bad-request', `${message} (see hindsight --help)`);
 }
 
+function throwUsage(message: string): never {
+  throw usageError(message);
+}
+
+/** `--userdata important=yes,note=` as snapper takes it: an empty value removes the key. */
+function parseUserdata(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of text.split(',')) {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw usageError(`--userdata is KEY=VALUE,... ("${pair}" has no key)`);
+    out[pair.slice(0, at).trim()] = pair.slice(at + 1).trim();
+  }
+  return out;
+}
+
 function sysrootFrom(value: string | undefined): string {
   if (value !== undefined) return value;
   if (existsSync('/run/ostree-booted')) return '/';
@@ -165,11 +201,11 @@ function sysrootFrom(value: string | undefined): string {
 }
 
 /**
- * The commands that act on a system and have no snapper side yet (status and packages diff have
- * one; demo acts on none). The next steps of the snapper work take names off this list.
+ * The commands that act on a system and have no snapper side yet (status, packages diff, files diff,
+ * etc drift and history have one; demo acts on none). The next steps of the snapper work take names
+ * off this list.
  */
 const NOT_YET_ON_SNAPPER = new Set([
-  'rollback',
   'upgrade',
   'deploy',
   'pin',
@@ -177,12 +213,18 @@ const NOT_YET_ON_SNAPPER = new Set([
   'undeploy',
   'cancel',
   'reboot',
-  'history',
   'etc',
   'rollback-preview',
-  'serve',
-  'start',
 ]);
+
+/** Sub-commands of a not-yet command that do have a snapper side. */
+const ON_SNAPPER_SUBS: Record<string, string[]> = { etc: ['drift', 'resolve', 'undo'] };
+
+/** The folder a command acts on when it is a snapper root, else null (OSTree, or nothing yet). */
+function snapperRootOf(sysroot: string | undefined): string | null {
+  const root = sysroot ?? (existsSync('/run/ostree-booted') ? undefined : '/');
+  return root !== undefined && detectBackend(root) === 'snapper' ? root : null;
+}
 
 /**
  * Refuses, in one line, a command that has no snapper side yet when the folder it would act on is a
@@ -190,12 +232,13 @@ const NOT_YET_ON_SNAPPER = new Set([
  */
 function refuseOnSnapper(command: string, sub: string | undefined, sysroot: string | undefined): void {
   if (!NOT_YET_ON_SNAPPER.has(command)) return;
-  const root = sysroot ?? (existsSync('/run/ostree-booted') ? undefined : '/');
-  if (root === undefined || detectBackend(root) !== 'snapper') return;
+  if (sub !== undefined && ON_SNAPPER_SUBS[command]?.includes(sub)) return;
+  const root = snapperRootOf(sysroot);
+  if (root === null) return;
   const what = command === 'etc' && sub && /^[a-z-]+$/.test(sub) ? `etc ${sub}` : command;
   throw new HindsightError(
     'unsupported',
-    `${what} is not supported on snapper roots yet (${root} is one; status and packages diff are)`,
+    `${what} is not supported on snapper roots yet (${root} is one; status, packages diff, files diff, etc drift and history are)`,
   );
 }
 
@@ -385,8 +428,52 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         emit(delta, formatPackageDelta(delta));
         return 0;
       }
+      case 'files': {
+        if (rest[0] === 'restore') {
+          want(rest, 3, 3, 'files restore SNAPSHOT PATH');
+          if (snapperRootOf(values.sysroot) === null)
+            throw new HindsightError('unsupported', 'files restore is for snapper roots so far');
+          const result = await change('snapperRestore', {
+            from: rest[1] as string,
+            path: { path: rest[2] as string },
+          });
+          const { formatSnapperOperation } = await import('./format-snapper.ts');
+          emit(result, formatSnapperOperation(result));
+          return 0;
+        }
+        if (rest[0] !== 'diff') throw usageError('usage: hindsight files diff FROM TO [PATH...]');
+        want(rest, 3, Number.POSITIVE_INFINITY, 'files diff FROM TO [PATH...]');
+        const system = await openTarget();
+        // OSTree deployments get this view later (issue 15); until then one line, not a wrong answer.
+        if (system.kind !== 'snapper')
+          throw new HindsightError(
+            'unsupported',
+            `files diff is not supported on OSTree sysroots yet (${system.root} is not a snapper root)`,
+          );
+        const report = await system.read();
+        const { snapshotFiles } = await import('../core/snapper/files.ts');
+        const files = snapshotFiles(report, rest[1] as string, rest[2] as string, rest.slice(3));
+        const { formatSnapperFiles } = await import('./format-snapper.ts');
+        emit(
+          { backend: system.kind, root: report.root, config: report.config, ...files },
+          formatSnapperFiles(files, system.describe(report)),
+        );
+        return 0;
+      }
       case 'rollback': {
         want(rest, 0, 0, 'rollback [--to DEPLOYMENT]');
+        if (snapperRootOf(values.sysroot) !== null) {
+          const result = values.undo
+            ? await change('snapperUndoRollback', {})
+            : await change('snapperRollback', {
+                to: values.to ?? throwUsage('on a snapper root: rollback --to SNAPSHOT, or rollback --undo'),
+              });
+          const { formatSnapperOperation } = await import('./format-snapper.ts');
+          emit(result, formatSnapperOperation(result));
+          return 0;
+        }
+        if (values.undo)
+          throw usageError('rollback --undo is for snapper roots; on OSTree run rollback again');
         const result = await change('rollback', values.to !== undefined ? { to: values.to } : {});
         emit(result, formatOperation(result));
         return 0;
@@ -456,6 +543,26 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= 10_000)) {
           throw usageError('--limit is a number from 1 to 10000');
         }
+        if (snapperRootOf(values.sysroot) !== null) {
+          // snapper keeps its own history: the pre/post pairs and single snapshots it took.
+          const system = await openTarget();
+          if (system.kind !== 'snapper') throw new HindsightError('internal', 'not a snapper root');
+          const report = await system.read();
+          const { snapperHistory, formatSnapperHistory } = await import('./format-snapper.ts');
+          const all = snapperHistory(report);
+          const shown = limit === undefined ? all : all.slice(0, limit);
+          emit(
+            {
+              backend: system.kind,
+              root: report.root,
+              config: report.config,
+              total: all.length,
+              changes: shown,
+            },
+            formatSnapperHistory(shown, all.length, system.describe(report)),
+          );
+          return 0;
+        }
         const records = await withHelper(false, (helper) =>
           helper.call('history', { ...target, ...(limit !== undefined ? { limit } : {}) }),
         );
@@ -474,6 +581,26 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
             ...(values['allow-booted'] ? { allowBooted: true } : {}),
           });
           emit(result, formatEtcApply(result, 'Wrote'));
+          return 0;
+        }
+        if (sub === 'resolve') {
+          want(args, 1, 1, 'etc resolve PATH --take merged|local|upstream');
+          const take = values.take?.[0];
+          if (values.take?.length !== 1 || !(TAKES as readonly string[]).includes(take as string))
+            throw usageError('etc resolve takes one --take merged|local|upstream');
+          const result = await change('snapperApplyMerge', {
+            path: { path: args[0] as string },
+            take: take as (typeof TAKES)[number],
+          });
+          const { formatSnapperOperation } = await import('./format-snapper.ts');
+          emit(result, formatSnapperOperation(result));
+          return 0;
+        }
+        if (sub === 'undo' && snapperRootOf(values.sysroot) !== null) {
+          want(args, 1, 1, 'etc undo BACKUP (the id restore or resolve printed)');
+          const result = await change('snapperUndoFile', { backupId: args[0] as string });
+          const { formatSnapperOperation } = await import('./format-snapper.ts');
+          emit(result, formatSnapperOperation(result));
           return 0;
         }
         if (sub === 'undo') {
@@ -496,6 +623,21 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         }
         if (sub === 'drift') {
           want(args, 0, 1, 'etc drift [DEPLOYMENT]');
+          if (snapperRootOf(values.sysroot) !== null) {
+            if (values.diff) throw usageError('etc drift --diff is for OSTree deployments only so far');
+            const system = await openTarget();
+            if (system.kind !== 'snapper') throw new HindsightError('internal', 'not a snapper root');
+            const report = await system.read();
+            const { snapshotDrift } = await import('../core/snapper/files.ts');
+            // The live root: on a booted system what runs now, on a mounted one what was last written.
+            const drift = await snapshotDrift(report, args[0] ?? 'current');
+            const { formatSnapperDrift } = await import('./format-snapper.ts');
+            emit(
+              { backend: system.kind, root: report.root, config: report.config, ...drift },
+              formatSnapperDrift(drift, system.describe(report)),
+            );
+            return 0;
+          }
           const report = await status();
           const selector = args[0] ?? (report.deployments.some((d) => d.booted) ? 'booted' : 'default');
           const { etcDrift } = await import('../core/etc/etc-drift.ts');
@@ -519,7 +661,53 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         emit(preview, formatRollbackPreview(preview));
         return 0;
       }
+      case 'snapshot': {
+        const [sub, number, ...more] = rest;
+        if (snapperRootOf(values.sysroot) === null)
+          throw new HindsightError('unsupported', 'snapshot modify and delete are for snapper roots');
+        const numberOf = (text: string | undefined): number => {
+          if (text === undefined || !/^[1-9]\d{0,9}$/.test(text))
+            throw usageError(`a snapshot number, not "${text ?? ''}"`);
+          return Number(text);
+        };
+        let result: HelperResult<'snapperModify'>;
+        if (sub === 'modify') {
+          want(more, 0, 0, 'snapshot modify N [--description D] [--userdata K=V,...] [--cleanup ALGORITHM]');
+          result = await change('snapperModify', {
+            snapshot: numberOf(number),
+            ...(values.description !== undefined ? { description: values.description } : {}),
+            ...(values.userdata !== undefined ? { userdata: parseUserdata(values.userdata) } : {}),
+            ...(values.cleanup !== undefined
+              ? { cleanup: values.cleanup as HelperParams<'snapperModify'>['cleanup'] & string }
+              : {}),
+          });
+        } else if (sub === 'delete') {
+          want(more, 0, 1, 'snapshot delete N [M]');
+          result = await change('snapperDelete', {
+            snapshots: [numberOf(number), ...more.map(numberOf)],
+          });
+        } else throw usageError('usage: hindsight snapshot modify|delete N ...');
+        const { formatSnapperOperation } = await import('./format-snapper.ts');
+        emit(result, formatSnapperOperation(result));
+        return 0;
+      }
       case 'demo': {
+        if (values.snapper !== undefined) {
+          want(rest, 0, 0, 'demo --snapper DIR');
+          const { buildSnapperDemo, snapperDemoSkipReason } = await import(
+            '../core/fixtures/snapper-demo.ts'
+          );
+          const why = snapperDemoSkipReason();
+          if (why) throw new HindsightError('unsupported', `cannot build a snapper root here: ${why}`);
+          const demo = buildSnapperDemo(values.snapper, (line) => {
+            if (!json) io.err(`${line}\n`);
+          });
+          emit(
+            demo,
+            `${demo.reused ? 'Snapper root already built' : 'Snapper root ready'}: ${demo.root}\nTry: hindsight status --sysroot ${demo.root}, or hindsight start --sysroot ${demo.root}\n`,
+          );
+          return 0;
+        }
         want(rest, 0, 1, 'demo [DIR]');
         const { buildDemo, defaultDemoDir } = await import('../core/fixtures/demo.ts');
         const demo = buildDemo(rest[0] ?? defaultDemoDir(), (line) => {

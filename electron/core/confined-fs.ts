@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { closeSync, constants, fstatSync, lstatSync, openSync, realpathSync } from 'node:fs';
+import { closeSync, constants, fstatSync, fsyncSync, lstatSync, openSync, realpathSync } from 'node:fs';
 import { HindsightError } from '../../shared/errors.ts';
 
 /**
@@ -259,4 +259,17 @@ export function openFolder(path: Buffer): number {
   const confined = confinedDir(path);
   if (confined !== path) return openSync(confined, constants.O_RDONLY | constants.O_DIRECTORY);
   return openSync(path, DIR_FLAGS);
+}
+
+/** fsync of a folder, so a rename in it survives a crash. */
+export function fsyncFolder(dir: Buffer): void {
+  let fd = -1;
+  try {
+    fd = openFolder(dir);
+    fsyncSync(fd);
+  } catch {
+    // some file systems refuse fsync on folders; the rename is still atomic
+  } finally {
+    if (fd >= 0) closeSync(fd);
+  }
 }

@@ -1,3 +1,4 @@
+import type { BackendKind } from '../../shared/backends.ts';
 import type { Deployment, OperationResult, ProgressEvent, StatusReport } from '../../shared/types.ts';
 import { readStatus } from '../core/ostree/sysroot.ts';
 import { withStagedUpdate } from './state.ts';
@@ -7,6 +8,8 @@ export interface OperationContext {
   /** The sysroot this helper serves (absolute, symlinks resolved). */
   sysroot: string;
   stateroot: string | undefined;
+  /** What the sysroot is (methods.ts refuses a method meant for the other kind). */
+  backend?: BackendKind;
   emit(event: ProgressEvent): void;
 }
 

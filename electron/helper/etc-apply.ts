@@ -30,7 +30,14 @@ import type {
   StatusReport,
 } from '../../shared/types.ts';
 import { fsyncDir, writeFileAtomic } from '../core/atomic-write.ts';
-import { confinedDir, confinedEntry, confineTree, openFolder, openRegularFile } from '../core/confined-fs.ts';
+import {
+  confinedDir,
+  confinedEntry,
+  confineTree,
+  fsyncFolder,
+  openFolder,
+  openRegularFile,
+} from '../core/confined-fs.ts';
 import { etcRoots } from '../core/etc/etc-drift.ts';
 import { analyzeMerge } from '../core/etc/etc-merge.ts';
 import { encodeEtcPath, lstatNode, type NodeInfo, printablePath } from '../core/etc/etc-tree.ts';
@@ -286,19 +293,6 @@ async function installSymlink(dest: Buffer, target: Buffer, owner: NodeInfo | nu
     throw ioError(error, dest);
   }
   fsyncFolder(dir);
-}
-
-/** fsync of a folder, so the rename in it survives a crash. */
-function fsyncFolder(dir: Buffer): void {
-  let fd = -1;
-  try {
-    fd = openFolder(dir);
-    fsyncSync(fd);
-  } catch {
-    // some file systems refuse fsync on folders; the rename is still atomic
-  } finally {
-    if (fd >= 0) closeSync(fd);
-  }
 }
 
 function ioError(error: unknown, path: Buffer): HindsightError {

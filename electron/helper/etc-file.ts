@@ -25,7 +25,8 @@ function meta(node: NodeInfo): FileMeta {
   return out;
 }
 
-function side(root: string, rel: Buffer): EtcFileSide {
+/** One path of a tree as a view side: absent when a parent is not a real folder (never followed). */
+export function fileSide(root: string, rel: Buffer): EtcFileSide {
   if (!parentsAreFolders(root, rel)) return { meta: null, content: 'none' };
   const path = under(root, rel);
   const node = lstatNode(path);
@@ -46,8 +47,8 @@ export async function etcFile(
   // A missing /etc folder is an error, not a file that is absent from it.
   requireEtcRoot(roots.base);
   requireEtcRoot(roots.local);
-  const base = side(roots.base, rel);
-  const local = side(roots.local, rel);
+  const base = fileSide(roots.base, rel);
+  const local = fileSide(roots.local, rel);
   const view: EtcFileView = { ...encodeEtcPath(rel), base, local };
   const asText = (s: EtcFileSide): string | null =>
     s.meta === null ? '' : s.content === 'text' ? (s.text ?? '') : null;
@@ -57,7 +58,7 @@ export async function etcFile(
   if (params.target !== undefined) {
     const target = resolveSnapshot(report, params.target);
     await withUpstreamEtc(report, target, (upstreamRoot) => {
-      view.upstream = side(upstreamRoot, rel);
+      view.upstream = fileSide(upstreamRoot, rel);
       const key = rel.toString('latin1');
       const match = analyzeMerge({ ...roots, upstream: upstreamRoot }).find((f) => {
         const bytes = f.pathBase64 !== undefined ? Buffer.from(f.pathBase64, 'base64') : Buffer.from(f.path);

@@ -3,6 +3,8 @@ import { parseArgs } from 'node:util';
 import { toErrorPayload } from '../../shared/errors.ts';
 import { HELPER_MODES, type HelperMode } from '../../shared/helper-contract.ts';
 import { assertSysroot } from '../core/ostree/sysroot.ts';
+import { detectBackend } from '../core/system/detect.ts';
+import { defaultSystemRoot } from '../core/system/open.ts';
 import { HelperServer } from './server.ts';
 
 /**
@@ -56,12 +58,15 @@ async function main(): Promise<void> {
   if (os !== undefined && !/^[\w.-]{1,255}$/.test(os)) usage('--os is not a stateroot name');
   let sysroot = parsed.values.sysroot;
   if (sysroot === undefined) {
-    if (!existsSync('/run/ostree-booted'))
-      usage('this machine is not booted from OSTree; pass --sysroot DIR');
-    sysroot = '/';
+    const found = defaultSystemRoot();
+    if (found === null)
+      usage('this machine is not booted from OSTree and / is no snapper root; pass --sysroot DIR');
+    sysroot = found;
   }
+  // A snapper root is checked by the snapper calls themselves; an OSTree sysroot up front, as always.
+  const backend = detectBackend(sysroot) ?? 'ostree';
   try {
-    sysroot = realpathSync(assertSysroot(sysroot));
+    sysroot = realpathSync(backend === 'snapper' ? sysroot : assertSysroot(sysroot));
   } catch (error) {
     usage(toErrorPayload(error).message);
   }
@@ -70,7 +75,7 @@ async function main(): Promise<void> {
     process.exit(70);
   });
   const server = new HelperServer(
-    { sysroot, mode, uid, ...(os !== undefined ? { stateroot: os } : {}) },
+    { sysroot, mode, uid, backend, ...(os !== undefined ? { stateroot: os } : {}) },
     process.stdin,
     process.stdout,
     (code) => process.exit(code),

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { BACKEND_WORDS, type BackendKind } from '../../shared/backends.ts';
 import { HindsightError, toErrorPayload } from '../../shared/errors.ts';
 import {
   type HelperMethod,
@@ -18,12 +19,21 @@ import { printable } from '../core/ostree/selectors.ts';
 import { changesNeedRoot } from '../core/ostree/sysroot.ts';
 import { packageDelta } from '../core/packages/package-delta.ts';
 import { rollbackPreview } from '../core/rollback-preview.ts';
+import { detectBackend } from '../core/system/detect.ts';
 import { type OperationContext, status } from './context.ts';
 import { cancel, reboot, setPinned, undeploy } from './deployments.ts';
 import { etcApply, etcUndo } from './etc-apply.ts';
 import { listEtcBackups, removeEtcBackup } from './etc-backups.ts';
 import { etcFile } from './etc-file.ts';
 import { rollback } from './rollback.ts';
+import {
+  snapperFile,
+  snapperFiles,
+  snapperMutations,
+  snapperPackageDelta,
+  snapperStateDir,
+  snapperStatus,
+} from './snapper.ts';
 import { appendAudit, quickStateDir, readAudit, stateDirFor, userName } from './state.ts';
 import { acquireLock } from './sysroot-lock.ts';
 import { deploy, upgrade, upgradeCheck } from './upgrade.ts';
@@ -42,6 +52,8 @@ export interface HelperConfig {
   stateroot?: string;
   /** The user on whose behalf the helper runs: pkexec's caller, else sudo's, else the process. */
   uid: number | null;
+  /** What the sysroot is; found from what it holds when not given. */
+  backend?: BackendKind;
 }
 
 type Handlers = {
@@ -55,7 +67,11 @@ const handlers: Handlers = {
   etcFile: async (ctx, p) => etcFile(await status(ctx), p),
   etcMerge: async (ctx, p) => etcMerge(await status(ctx), p.source, p.target),
   rollbackPreview: async (ctx, p) => rollbackPreview(await status(ctx), p.target ?? 'rollback'),
-  history: async (ctx, p) => readAudit(stateDirFor(await status(ctx)), p.limit ?? 200),
+  history: async (ctx, p) =>
+    readAudit(
+      ctx.backend === 'snapper' ? snapperStateDir(ctx.sysroot) : stateDirFor(await status(ctx)),
+      p.limit ?? 200,
+    ),
   upgradeCheck: (ctx) => upgradeCheck(ctx),
   rollback: (ctx, p) => rollback(ctx, p.to),
   upgrade: (ctx, p) => upgrade(ctx, p.commit),
@@ -69,7 +85,20 @@ const handlers: Handlers = {
   reboot: (ctx) => reboot(ctx),
   etcBackups: async (ctx) => listEtcBackups(await status(ctx)),
   etcRemoveBackup: async (ctx, p) => removeEtcBackup(await status(ctx), p.backupId),
+  snapperStatus: (ctx) => snapperStatus(ctx),
+  snapperPackageDelta: (ctx, p) => snapperPackageDelta(ctx, p),
+  snapperFiles: (ctx, p) => snapperFiles(ctx, p),
+  snapperFile: (ctx, p) => snapperFile(ctx, p),
+  ...snapperMutations,
 };
+
+/** Methods that answer on both kinds of system; every other one belongs to one (its name says which). */
+const EITHER_BACKEND: ReadonlySet<HelperMethod> = new Set<HelperMethod>(['history']);
+
+function backendOfMethod(method: HelperMethod): BackendKind | null {
+  if (EITHER_BACKEND.has(method)) return null;
+  return method.startsWith('snapper') ? 'snapper' : 'ostree';
+}
 
 /** Validates params with the method's schema; the first issue becomes a one-line `bad-request`. */
 export function validateParams<M extends HelperMethod>(method: M, raw: unknown): HelperParams<M> {
@@ -155,11 +184,27 @@ async function serveMethod(
   if (mutating && process.getuid?.() !== 0 && changesNeedRoot(config.sysroot)) {
     throw new HindsightError('not-authorized', `${method} needs root (run it through pkexec or as root)`);
   }
-  const ctx: OperationContext = { sysroot: config.sysroot, stateroot: params.os ?? config.stateroot, emit };
+  const backend = config.backend ?? detectBackend(config.sysroot) ?? 'ostree';
+  const wanted = backendOfMethod(method);
+  if (wanted !== null && wanted !== backend) {
+    throw new HindsightError(
+      'unsupported',
+      `${method} is for ${BACKEND_WORDS[wanted].system}s; ${config.sysroot} is a ${BACKEND_WORDS[backend].system}`,
+    );
+  }
+  const ctx: OperationContext = {
+    sysroot: config.sysroot,
+    stateroot: params.os ?? config.stateroot,
+    backend,
+    emit,
+  };
   const handler = handlers[method] as (c: OperationContext, p: unknown) => Promise<unknown>;
   if (!LOCKING_METHODS.has(method)) return handler(ctx, params);
 
-  const stateDir = quickStateDir(ctx.sysroot, ctx.stateroot) ?? stateDirFor(await status(ctx));
+  const stateDir =
+    backend === 'snapper'
+      ? snapperStateDir(ctx.sysroot)
+      : (quickStateDir(ctx.sysroot, ctx.stateroot) ?? stateDirFor(await status(ctx)));
   const lock = await acquireLock(stateDir, method);
   const started = new Date().toISOString();
   let outcome: { result: 'ok' | 'error'; detail: string } = { result: 'error', detail: 'interrupted' };

@@ -11,6 +11,7 @@ import {
 } from '../../shared/helper-contract.ts';
 import { ostreeFeatures } from '../core/ostree/ostree-cli.ts';
 import { printable } from '../core/ostree/selectors.ts';
+import { detectBackend } from '../core/system/detect.ts';
 import { libostreeAvailable } from './libostree.ts';
 import { LineReader } from './line-reader.ts';
 import { callMethod, type HelperConfig, validateParams } from './methods.ts';
@@ -51,6 +52,7 @@ export class HelperServer {
       privileged: process.getuid?.() === 0,
       uid: process.getuid?.() ?? -1,
       sysroot: this.config.sysroot,
+      backend: this.config.backend ?? detectBackend(this.config.sysroot) ?? 'ostree',
       ostree: features,
       canReorder: features !== null && (await canReorder()),
       mode: this.config.mode,

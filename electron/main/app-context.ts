@@ -4,6 +4,7 @@ import type { HelperMode } from '../../shared/helper-contract.ts';
 import type { IpcEventName, IpcEvents } from '../../shared/ipc-contract.ts';
 import { AppCache } from '../core/app-cache.ts';
 import { buildDemo, defaultDemoDir } from '../core/fixtures/demo.ts';
+import { defaultSystemRoot } from '../core/system/open.ts';
 import { createHandlers, dispatch, type HandlerContext, type HelperPort } from './handlers.ts';
 
 /** A running helper the app owns: the handlers' port plus a way to stop it. */
@@ -79,7 +80,8 @@ export function chooseSysroot(
   log: (line: string) => void,
 ): { sysroot: string; demo: boolean } {
   if (explicit) return { sysroot: explicit, demo: false };
-  if (existsSync('/run/ostree-booted')) return { sysroot: '/', demo: false };
+  const running = defaultSystemRoot();
+  if (running !== null) return { sysroot: running, demo: false };
   log(`This machine is not booted from OSTree: opening the demo sysroot in ${defaultDemoDir()}`);
   return { sysroot: buildDemo(defaultDemoDir(), log).sysroot, demo: true };
 }

@@ -97,6 +97,7 @@ export function createHandlers(ctx: HandlerContext): Handlers {
     return {
       mode: ctx.mode,
       sysroot: ctx.sysroot,
+      backend: helper.hello.backend,
       demo: ctx.demo,
       bootedSystem: ctx.sysroot === '/' && helper.hello.sysroot === '/',
       privileged: helper.hello.privileged,
@@ -140,6 +141,18 @@ export function createHandlers(ctx: HandlerContext): Handlers {
       ctx.emit('sysroot:changed', { reason: 'unlock' });
       return info();
     },
+    'snapshots:status': () => read('snapperStatus', {}),
+    'snapshots:packages': (request) => read('snapperPackageDelta', request),
+    'snapshots:files': (request) => read('snapperFiles', request),
+    'snapshots:file': (request) => read('snapperFile', request),
+    'snapshots:etc': (request) => read('snapperEtc', request),
+    'snapshots:rollback': (request) => mutate('snapperRollback', request),
+    'snapshots:undo-rollback': () => mutate('snapperUndoRollback', {}),
+    'snapshots:modify': (request) => mutate('snapperModify', request),
+    'snapshots:delete': (request) => mutate('snapperDelete', request),
+    'snapshots:restore': (request) => mutate('snapperRestore', request),
+    'snapshots:apply-merge': (request) => mutate('snapperApplyMerge', request),
+    'snapshots:undo-file': (request) => mutate('snapperUndoFile', request),
   };
 }
 

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, type Dirent, lstatSync, read, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { HindsightError } from '../../../shared/errors.ts';
+import type { MergeFileKind } from '../../../shared/snapper.ts';
 import type { FileType, PackageFormat } from '../../../shared/types.ts';
 import { confinedDir, confinedEntry, confineTree, openRegularFile } from '../confined-fs.ts';
 import { fileTypeOf } from '../file-type.ts';
@@ -60,16 +61,7 @@ export interface ConfigDriftEntry {
   reason?: string;
 }
 
-export type MergeFileKind =
-  | 'rpmnew'
-  | 'rpmsave'
-  | 'rpmorig'
-  | 'dpkg-dist'
-  | 'dpkg-old'
-  | 'dpkg-new'
-  | 'pacnew'
-  | 'pacsave'
-  | 'pacorig';
+export type { MergeFileKind };
 
 /** Which package manager leaves each kind, and what the file beside the base is. */
 export const MERGE_FILES: Record<MergeFileKind, { tool: PackageFormat; holds: 'upstream' | 'previous' }> = {

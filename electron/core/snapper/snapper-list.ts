@@ -1,46 +1,13 @@
 import { z } from 'zod';
 import { HindsightError } from '../../../shared/errors.ts';
+import type { SnapperChange, SnapperSnapshot } from '../../../shared/snapper.ts';
 
 /**
  * snapper's own snapshot list (`snapper --jsonout list`), parsed, and its pre/post snapshots paired
  * into the changes a person made (one `zypper`, `apt` or `pacman` run each). Pure: no programs run.
  */
 
-export type SnapshotType = 'single' | 'pre' | 'post';
-
-export interface SnapperSnapshot {
-  /** 0 is "current": the live root itself, not a snapshot on disk. */
-  number: number;
-  type: SnapshotType;
-  preNumber: number | null;
-  /** ISO 8601 in UTC; null for snapshot 0, which has no date. */
-  date: string | null;
-  user: string;
-  /** Cleanup algorithm (`number`, `timeline`, `empty-pre-post`), '' for none. */
-  cleanup: string;
-  description: string;
-  userdata: Record<string, string>;
-  /** snapper's own flags: the default subvolume (boots next) and the one mounted as the root. */
-  default: boolean;
-  active: boolean;
-}
-
-/**
- * One change: a lone snapshot, or a pre snapshot and its post. Either half of a pair may be
- * missing: a pre without a post is a run still going (or one that died), a post without its pre is
- * what is left once the pre was deleted.
- */
-export type SnapperChange =
-  | { kind: 'single'; number: number; description: string; snapshot: SnapperSnapshot }
-  | {
-      kind: 'pre-post';
-      /** The lower number of the pair: where the change sorts. */
-      number: number;
-      description: string;
-      userdata: Record<string, string>;
-      pre: SnapperSnapshot | null;
-      post: SnapperSnapshot | null;
-    };
+export type { SnapperChange, SnapperSnapshot, SnapshotType } from '../../../shared/snapper.ts';
 
 const entrySchema = z.object({
   number: z.number().int().nonnegative(),

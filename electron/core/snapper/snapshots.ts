@@ -1,8 +1,9 @@
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { HindsightError } from '../../../shared/errors.ts';
+import type { SnapperRootReport, SubvolumeRef } from '../../../shared/snapper.ts';
 import { requireProgram, run } from '../exec.ts';
-import { pairChanges, parseSnapperList, type SnapperChange, type SnapperSnapshot } from './snapper-list.ts';
+import { pairChanges, parseSnapperList } from './snapper-list.ts';
 
 /**
  * Reads a snapper root: the mounted root filesystem (the folder holding `.snapshots`), `/` on a
@@ -12,25 +13,7 @@ import { pairChanges, parseSnapperList, type SnapperChange, type SnapperSnapshot
 
 export const SNAPSHOTS_DIR = '.snapshots';
 
-export interface SubvolumeRef {
-  id: number;
-  /** Path from the filesystem's top level, as btrfs prints it (`@/.snapshots/1/snapshot`). */
-  path: string;
-  /** The snapshot number when the subvolume is one of snapper's snapshots. */
-  number: number | null;
-}
-
-export interface SnapperRootReport {
-  root: string;
-  config: string;
-  /** Every snapshot snapper lists, 0 ("current") first, in number order. */
-  snapshots: SnapperSnapshot[];
-  changes: SnapperChange[];
-  /** What boots next, from `btrfs subvolume get-default`. */
-  defaultSubvolume: SubvolumeRef;
-  /** What is mounted at the root: the running system on a booted machine. */
-  activeSubvolume: SubvolumeRef & { readOnly: boolean };
-}
+export type { SnapperRootReport, SubvolumeRef } from '../../../shared/snapper.ts';
 
 /** The folder of snapshot `number` under a root; 0 ("current") is the root itself. */
 export function snapshotFolder(root: string, number: number): string {
@@ -61,7 +44,7 @@ function checkRoot(root: string, config: string): string {
   return abs;
 }
 
-function lastLine(text: string): string {
+export function lastLine(text: string): string {
   return (
     text
       .split('\n')
@@ -71,14 +54,26 @@ function lastLine(text: string): string {
   );
 }
 
-/** Runs snapper on the root; `--no-dbus` because `--root` demands it and no snapperd is asked. */
-async function snapper(root: string, config: string, args: readonly string[]): Promise<string> {
-  const program = requireProgram('snapper');
-  const result = await run(program, ['--no-dbus', '--root', root, '-c', config, ...args], {
+/**
+ * Runs snapper on the root, by absolute path with an argument array; `--no-dbus` because `--root`
+ * demands it and no snapperd is asked. The caller reads the exit code: snapper's failures differ.
+ */
+export async function runSnapper(
+  root: string,
+  config: string,
+  args: readonly string[],
+): Promise<{ code: number; out: string; err: string }> {
+  const result = await run(requireProgram('snapper'), ['--no-dbus', '--root', root, '-c', config, ...args], {
     env: { ...process.env, LC_ALL: 'C' },
   });
+  return { code: result.code, out: result.stdout.toString('utf8'), err: result.stderr };
+}
+
+/** snapper's output for a reading command, its failures said in Hindsight's codes. */
+async function snapper(root: string, config: string, args: readonly string[]): Promise<string> {
+  const result = await runSnapper(root, config, args);
   if (result.code !== 0) {
-    const line = lastLine(result.stderr) || lastLine(result.stdout.toString('utf8'));
+    const line = lastLine(result.err) || lastLine(result.out);
     if (/^Config '.*' not found\.?$/.test(line))
       throw new HindsightError('not-a-sysroot', `${root} is not a snapper root: ${line}`);
     if (/not a btrfs/i.test(line))
@@ -88,10 +83,11 @@ async function snapper(root: string, config: string, args: readonly string[]): P
       throw new HindsightError('not-authorized', `reading snapshots needs root: ${line}`);
     throw new HindsightError('unreadable', `snapper failed (exit ${result.code})${line ? `: ${line}` : ''}`);
   }
-  return result.stdout.toString('utf8');
+  return result.out;
 }
 
-async function btrfs(args: readonly string[]): Promise<{ ok: boolean; out: string; err: string }> {
+/** Runs btrfs by absolute path; `err` is the last line of its stderr. */
+export async function btrfs(args: readonly string[]): Promise<{ ok: boolean; out: string; err: string }> {
   const program = requireProgram('btrfs');
   const result = await run(program, args, { env: { ...process.env, LC_ALL: 'C' } });
   return { ok: result.code === 0, out: result.stdout.toString('utf8'), err: lastLine(result.stderr) };
