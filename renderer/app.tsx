@@ -1,6 +1,8 @@
-import { useEffect } from 'react';
+import { type ReactNode, useEffect } from 'react';
+import { BACKEND_WORDS, type BackendKind } from '../shared/backends.ts';
 import { useConnection } from './api/connection.ts';
 import { useAppInfo, useOperation, useStatus, useSystemEvents } from './api/queries.ts';
+import { useSnapperStatus, useSnapperToastWatch } from './api/snapper-queries.ts';
 import { useUpdateFlow } from './api/use-update-flow.ts';
 import { ConnectionStatus } from './components/connection-status.tsx';
 import { Icon, type IconName } from './components/icons.tsx';
@@ -12,10 +14,19 @@ import { EtcDriftScreen } from './screens/etc-drift.tsx';
 import { HistoryScreen } from './screens/history.tsx';
 import { MergeScreen } from './screens/merge-review.tsx';
 import { RollbackScreen } from './screens/rollback.tsx';
+import { SnapperCompareScreen } from './screens/snapshot-compare.tsx';
+import { SnapperEtcScreen } from './screens/snapshot-etc.tsx';
+import { SnapperHistoryScreen, SnapshotsScreen } from './screens/snapshots.tsx';
 import { UpdatesScreen } from './screens/updates.tsx';
 import { type Screen, useUi } from './state/ui-store.ts';
 
-const NAV: { screen: Screen; label: string; icon: IconName }[] = [
+interface NavItem {
+  screen: Screen;
+  label: string;
+  icon: IconName;
+}
+
+const NAV: NavItem[] = [
   { screen: 'deployments', label: 'Deployments', icon: 'layers' },
   { screen: 'compare', label: 'Compare', icon: 'compare' },
   { screen: 'etc', label: '/etc changes', icon: 'fileDiff' },
@@ -25,12 +36,32 @@ const NAV: { screen: Screen; label: string; icon: IconName }[] = [
   { screen: 'history', label: 'History', icon: 'history' },
 ];
 
-function Sidebar() {
+/**
+ * A snapper root's screens. They reuse the OSTree routes (the first one is still `deployments` in the
+ * address) so bookmarks and the route type stay one list; the words on screen are snapper's.
+ */
+const SNAPPER_NAV: NavItem[] = [
+  { screen: 'deployments', label: capitalise(BACKEND_WORDS.snapper.entries), icon: 'layers' },
+  { screen: 'compare', label: 'Compare', icon: 'compare' },
+  { screen: 'etc', label: '/etc changes', icon: 'fileDiff' },
+  { screen: 'history', label: 'History', icon: 'history' },
+];
+
+function capitalise(word: string): string {
+  return word.charAt(0).toUpperCase() + word.slice(1);
+}
+
+/** OSTree only: the dot on Updates comes from the update check, which snapper roots never run. */
+function UpdateDot() {
+  const updateWaiting = useUpdateFlow().flow.kind === 'available';
+  return updateWaiting ? <span className="nav-dot" role="img" aria-label="update available" /> : null;
+}
+
+function Sidebar({ nav, backend }: { nav: NavItem[]; backend: BackendKind }) {
   const screen = useUi((s) => s.route.screen);
   const navigate = useUi((s) => s.navigate);
   const info = useAppInfo();
   const unlock = useOperation('helper:unlock');
-  const updateWaiting = useUpdateFlow().flow.kind === 'available';
 
   return (
     <nav className="sidebar" aria-label="Hindsight">
@@ -41,7 +72,7 @@ function Sidebar() {
         <span className="brand-name">Hindsight</span>
       </div>
       <ul className="nav-list">
-        {NAV.map((item, i) => (
+        {nav.map((item, i) => (
           <li key={item.screen}>
             <button
               type="button"
@@ -53,9 +84,7 @@ function Sidebar() {
             >
               <Icon name={item.icon} size={16} />
               <span>{item.label}</span>
-              {item.screen === 'updates' && updateWaiting && (
-                <span className="nav-dot" role="img" aria-label="update available" />
-              )}
+              {item.screen === 'updates' && backend === 'ostree' && <UpdateDot />}
             </button>
           </li>
         ))}
@@ -103,6 +132,20 @@ function DemoBanner() {
   );
 }
 
+function SnapperScreen() {
+  const screen = useUi((s) => s.route.screen);
+  switch (screen) {
+    case 'compare':
+      return <SnapperCompareScreen />;
+    case 'etc':
+      return <SnapperEtcScreen />;
+    case 'history':
+      return <SnapperHistoryScreen />;
+    default:
+      return <SnapshotsScreen />;
+  }
+}
+
 function CurrentScreen() {
   const screen = useUi((s) => s.route.screen);
   switch (screen) {
@@ -123,11 +166,78 @@ function CurrentScreen() {
   }
 }
 
+/** What the sysroot is decides the screens; nothing else is asked until it is known. */
 export function App() {
   useSystemEvents();
+  const info = useAppInfo();
+  if (info.isPending) {
+    return (
+      <div className="app">
+        <main id="main" className="main" tabIndex={-1}>
+          <Loading label="Opening Hindsight…" />
+        </main>
+      </div>
+    );
+  }
+  if (info.isError) {
+    return (
+      <div className="app">
+        <main id="main" className="main" tabIndex={-1}>
+          <div className="screen">
+            <ErrorNotice
+              title="Hindsight cannot read this system"
+              error={info.error}
+              onRetry={() => void info.refetch()}
+            />
+          </div>
+        </main>
+      </div>
+    );
+  }
+  return info.data.backend === 'snapper' ? <SnapperShell /> : <OstreeShell />;
+}
+
+function OstreeShell() {
+  const status = useStatus();
+  const screen = useUi((s) => s.route.screen);
+  return (
+    <Shell nav={NAV} backend="ostree" status={status} loadingLabel="Reading deployments…">
+      <CurrentScreen key={screen} />
+    </Shell>
+  );
+}
+
+function SnapperShell() {
+  useSnapperToastWatch();
+  const status = useSnapperStatus();
+  const screen = useUi((s) => s.route.screen);
+  return (
+    <Shell
+      nav={SNAPPER_NAV}
+      backend="snapper"
+      status={status}
+      loadingLabel={`Reading ${BACKEND_WORDS.snapper.entries}…`}
+    >
+      <SnapperScreen key={screen} />
+    </Shell>
+  );
+}
+
+function Shell({
+  nav,
+  backend,
+  status,
+  loadingLabel,
+  children,
+}: {
+  nav: NavItem[];
+  backend: BackendKind;
+  status: { isPending: boolean; isError: boolean; error: unknown; refetch: () => Promise<unknown> };
+  loadingLabel: string;
+  children: ReactNode;
+}) {
   const screen = useUi((s) => s.route.screen);
   const navigate = useUi((s) => s.navigate);
-  const status = useStatus();
   // What the screens show while Hindsight is out of reach is what it last said: marked as such here,
   // explained by the connection banner.
   const outOfReach = useConnection((s) => s.connection !== 'connected');
@@ -136,7 +246,7 @@ export function App() {
     const onKey = (e: KeyboardEvent): void => {
       if (!e.altKey || e.ctrlKey || e.metaKey) return;
       const n = Number(e.key);
-      const item = NAV[n - 1];
+      const item = nav[n - 1];
       if (item) {
         e.preventDefault();
         navigate(item.screen);
@@ -144,20 +254,20 @@ export function App() {
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, [navigate]);
+  }, [navigate, nav]);
 
   return (
     <div className={`app${outOfReach ? ' is-stale' : ''}`}>
       <a className="skip-link" href="#main">
         Skip to content
       </a>
-      <Sidebar />
+      <Sidebar nav={nav} backend={backend} />
       <div className="main-column">
         <ConnectionStatus />
         <DemoBanner />
         <main id="main" className={`main screen-${screen}`} tabIndex={-1}>
           {status.isPending ? (
-            <Loading label="Reading deployments…" />
+            <Loading label={loadingLabel} />
           ) : status.isError ? (
             <div className="screen">
               <ErrorNotice
@@ -167,7 +277,7 @@ export function App() {
               />
             </div>
           ) : (
-            <CurrentScreen key={screen} />
+            children
           )}
         </main>
       </div>

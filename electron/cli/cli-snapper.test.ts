@@ -946,6 +946,34 @@ describe('hindsight CLI settles a pending .rpmnew and restores a file, with undo
   });
 });
 
+describe('hindsight demo --snapper DIR', { skip: SKIP }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hindsight-snapper-demo-'));
+  let device: string | null = null;
+  after(() => {
+    const root = join(dir, 'root');
+    if (runSync(requireProgram('mountpoint'), ['-q', root]).code === 0)
+      runSyncChecked(requireProgram('umount'), ['-R', root]);
+    // Only the loop device this test's demo attached.
+    if (device) runSync(requireProgram('losetup'), ['-d', device]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('builds a snapper root the app and CLI open, and shows the same one again while it is mounted', () => {
+    const built = json<{ root: string; device: string; reused: boolean }>(['demo', '--snapper', dir]);
+    device = built.device;
+    assert.equal(built.root, join(dir, 'root'));
+    assert.equal(built.reused, false);
+    assert.match(built.device, /^\/dev\/loop\d+$/);
+    const status = json<{ backend: string; snapshots: CliSnapshot[] }>(['status', '--sysroot', built.root]);
+    assert.equal(status.backend, 'snapper');
+    assert.ok(
+      status.snapshots.some((s) => s.description === 'zypper dup' || s.description === 'apt full-upgrade'),
+    );
+    const again = json<{ root: string; device: string | null; reused: boolean }>(['demo', '--snapper', dir]);
+    assert.deepEqual([again.root, again.device, again.reused], [built.root, null, true]);
+  });
+});
+
 describe('hindsight CLI rolls back a MicroOS-like root by its default subvolume', { skip: SKIP }, () => {
   let fx: SnapperRoot;
   before(() => {

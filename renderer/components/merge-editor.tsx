@@ -149,17 +149,19 @@ function PaneHeads({
   widest,
   scroll,
   grid,
+  titles,
 }: {
   panes: Pane[];
   widest: Record<Pane, number>;
   scroll: PaneScroll;
   grid: { gridTemplateColumns: string };
+  titles?: Partial<Record<Pane, string>>;
 }) {
   return (
     <div className="mp-columns" style={grid}>
       {panes.map((pane) => (
         <div key={pane} className="mp-column">
-          <span className="mp-column-title">{PANE_TITLES[pane]}</span>
+          <span className="mp-column-title">{titles?.[pane] ?? PANE_TITLES[pane]}</span>
           <div
             className="mp-hscroll"
             aria-hidden="true"
@@ -259,6 +261,8 @@ export function MergePanes({
   decision,
   fallback,
   showBase,
+  titles,
+  label,
 }: {
   file: EtcMergeFile;
   regions: Region[];
@@ -266,6 +270,10 @@ export function MergePanes({
   decision: FileDecision;
   fallback: FileDecision;
   showBase: boolean;
+  /** The column heads, where "image" is not the word (a package's config file on snapper). */
+  titles?: Partial<Record<Pane, string>>;
+  /** The merge region's name; by default the /etc path of `file`. */
+  label?: string;
 }) {
   const setChoice = useMergeStore((s) => s.setChoice);
   const [expanded, setExpanded] = useState<Set<number>>(new Set());
@@ -389,8 +397,12 @@ export function MergePanes({
 
   return (
     <div className="merge-panes" ref={scroll.rootRef}>
-      <PaneHeads panes={panes} widest={widest} scroll={scroll} grid={grid} />
-      <MergeRowsRegion listRef={listRef} label={`Three-way merge of /etc/${file.path}`} scroll={scroll}>
+      <PaneHeads panes={panes} widest={widest} scroll={scroll} grid={grid} titles={titles} />
+      <MergeRowsRegion
+        listRef={listRef}
+        label={label ?? `Three-way merge of /etc/${file.path}`}
+        scroll={scroll}
+      >
         <div className="virtual-inner" style={{ height: virtualizer.getTotalSize() }}>
           {virtualizer.getVirtualItems().map((item) => {
             const row = rows[item.index];

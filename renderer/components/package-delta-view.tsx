@@ -1,9 +1,21 @@
 import { useDeferredValue, useMemo, useRef, useState } from 'react';
-import type { PackageDelta } from '../../shared/types.ts';
+import type { FileCounts, PackageDelta, SnapperSnapshotRef, SnapshotRef } from '../../shared/types.ts';
 import { plural, versionName } from '../lib/format.ts';
 import { usePageVirtualizer } from './diff-view.tsx';
 import { Icon, type IconName } from './icons.tsx';
 import { EmptyState, ScrollRegion, SearchField, Segmented } from './ui.tsx';
+
+/**
+ * A delta between two OSTree snapshots or two snapper snapshots; snapper's has no file counts (see
+ * SnapperPackageDelta), and names its sides by number.
+ */
+export type AnyPackageDelta = Omit<PackageDelta<SnapshotRef | SnapperSnapshotRef>, 'files'> & {
+  files?: FileCounts;
+};
+
+function sideName(ref: SnapshotRef | SnapperSnapshotRef): string {
+  return 'checksum' in ref ? versionName(ref) : `snapshot ${ref.number}`;
+}
 
 type Group = 'upgraded' | 'downgraded' | 'added' | 'removed';
 type Filter = 'all' | Group;
@@ -34,7 +46,7 @@ type Row =
   | { kind: 'group'; group: Group; title: string; count: number; shown: number; icon: IconName; tone: string }
   | Item;
 
-function itemsOf(delta: PackageDelta, group: Group): Item[] {
+function itemsOf(delta: AnyPackageDelta, group: Group): Item[] {
   if (group === 'upgraded' || group === 'downgraded') {
     return delta[group].map((c) => ({
       kind: 'item',
@@ -56,7 +68,7 @@ function itemsOf(delta: PackageDelta, group: Group): Item[] {
 }
 
 /** Each group's packages whose name matches the search, so the rows and the filter's counts agree. */
-function matchingItems(delta: PackageDelta, query: string): Record<Group, { all: Item[]; shown: Item[] }> {
+function matchingItems(delta: AnyPackageDelta, query: string): Record<Group, { all: Item[]; shown: Item[] }> {
   const q = query.trim().toLowerCase();
   const out = {} as Record<Group, { all: Item[]; shown: Item[] }>;
   for (const g of GROUPS) {
@@ -86,11 +98,11 @@ function buildRows(matches: Record<Group, { all: Item[]; shown: Item[] }>, filte
   return rows;
 }
 
-export function DeltaSummary({ delta }: { delta: PackageDelta }) {
+export function DeltaSummary({ delta }: { delta: AnyPackageDelta }) {
   const counts = GROUPS.map((g) => ({ ...g, count: delta[g.key].length }));
   const files = delta.files;
   // Only the package database of a commit that is not downloaded is known; its files come with it.
-  const filesNote = files.pending ? 'File changes are known once the update is downloaded.' : null;
+  const filesNote = files?.pending ? 'File changes are known once the update is downloaded.' : null;
   return (
     <div className="delta-summary">
       <div className="delta-total">
@@ -106,11 +118,13 @@ export function DeltaSummary({ delta }: { delta: PackageDelta }) {
           </li>
         ))}
       </ul>
-      <p className="delta-files">
-        <Icon name="file" size={14} />
-        {filesNote ??
-          `Whole tree: ${plural(files.added, 'file')} added, ${files.removed.toLocaleString()} removed, ${files.modified.toLocaleString()} modified`}
-      </p>
+      {files && (
+        <p className="delta-files">
+          <Icon name="file" size={14} />
+          {filesNote ??
+            `Whole tree: ${plural(files.added, 'file')} added, ${files.removed.toLocaleString()} removed, ${files.modified.toLocaleString()} modified`}
+        </p>
+      )}
     </div>
   );
 }
@@ -121,7 +135,7 @@ export function PackageDeltaView({
   height = 'fill',
   label,
 }: {
-  delta: PackageDelta;
+  delta: AnyPackageDelta;
   height?: 'fill' | number;
   label?: string;
 }) {
@@ -141,7 +155,7 @@ export function PackageDeltaView({
   const margin = virtualizer.options.scrollMargin;
   const total = delta.upgraded.length + delta.downgraded.length + delta.added.length + delta.removed.length;
   const shownTotal = GROUPS.reduce((sum, g) => sum + matches[g.key].shown.length, 0);
-  const listLabel = label ?? `Package changes from ${versionName(delta.from)} to ${versionName(delta.to)}`;
+  const listLabel = label ?? `Package changes from ${sideName(delta.from)} to ${sideName(delta.to)}`;
 
   return (
     <section className={`delta-view${height === 'fill' ? ' fill' : ''}`} aria-label={listLabel}>
