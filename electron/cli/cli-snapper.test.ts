@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
@@ -15,7 +14,6 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { PackageEntry } from '../../shared/types.ts';
 import { findProgram, requireProgram, runSync, runSyncChecked } from '../core/exec.ts';
 import { parseSnapperStatus } from '../core/files/snapper-letters.ts';
@@ -33,6 +31,7 @@ import {
   snapperRootSkipReason,
 } from '../core/fixtures/snapper-root.ts';
 import { deltaByDpkg } from '../core/fixtures/test-support.ts';
+import { assertOneLineError, cliRunner } from './cli-test-support.ts';
 
 /**
  * The CLI on real snapper roots (loop-backed btrfs, real snapper, real rpm databases): `status`,
@@ -41,50 +40,12 @@ import { deltaByDpkg } from '../core/fixtures/test-support.ts';
  * commands that have no snapper side yet refused in one line.
  */
 
-const LAUNCHER = fileURLToPath(new URL('./hindsight.mjs', import.meta.url));
-const dataHome = mkdtempSync(join(tmpdir(), 'hindsight-cli-snapper-data-'));
-after(() => rmSync(dataHome, { recursive: true, force: true }));
+const { cli, json, cleanup } = cliRunner('cli-snapper');
+after(cleanup);
 
 const SKIP = snapperRootSkipReason();
 const SKIP_DPKG = snapperRootSkipReason('dpkg') || (!findProgram('dpkg-query') && 'dpkg-query is missing');
 if (SKIP) console.log(`# hindsight CLI on snapper roots: skipped — ${SKIP}`);
-
-/** The real CLI, a separate process, as a person runs it. */
-function cli(args: string[], options: { asUser?: number } = {}) {
-  const env = { ...process.env, XDG_DATA_HOME: dataHome, LC_ALL: 'C' };
-  const [program, argv] =
-    options.asUser === undefined
-      ? [process.execPath, [LAUNCHER, ...args]]
-      : [
-          requireProgram('setpriv'),
-          [
-            `--reuid=${options.asUser}`,
-            `--regid=${options.asUser}`,
-            '--clear-groups',
-            process.execPath,
-            LAUNCHER,
-            ...args,
-          ],
-        ];
-  const result = spawnSync(program, argv, { encoding: 'utf8', env });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-function json<T>(args: string[]): T {
-  const result = cli([...args, '--json']);
-  assert.equal(result.code, 0, result.stderr);
-  return JSON.parse(result.stdout) as T;
-}
-
-function assertOneLineError(result: ReturnType<typeof cli>, code: string, exit = 1): string {
-  assert.equal(result.code, exit, result.stderr);
-  const lines = result.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `one line on stderr: ${result.stderr}`);
-  assert.match(lines[0] as string, /^hindsight: /);
-  assert.doesNotMatch(result.stderr, /\s+at \S+ \(/, 'no stack trace');
-  assert.equal((JSON.parse(result.stdout) as { error: { code: string } }).error.code, code);
-  return lines[0] as string;
-}
 
 interface CliSnapshot {
   number: number;

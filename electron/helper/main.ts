@@ -1,4 +1,4 @@
-import { existsSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { toErrorPayload } from '../../shared/errors.ts';
 import { HELPER_MODES, type HelperMode } from '../../shared/helper-contract.ts';

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HelperMode } from '../../shared/helper-contract.ts';
 import type { IpcEventName, IpcEvents } from '../../shared/ipc-contract.ts';
