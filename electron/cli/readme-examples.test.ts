@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { requireProgram, runSync } from '../core/exec.ts';
+import { snapperDemoSkipReason } from '../core/fixtures/snapper-demo.ts';
 import { removeFixture } from '../core/fixtures/sysroot-fixture.ts';
 
 /**
@@ -18,17 +20,19 @@ const LAUNCHER = fileURLToPath(new URL('./hindsight.mjs', import.meta.url));
 /** The README's demo folder, replaced by one of this test's. */
 const README_DEMO = '/tmp/d';
 
-/** Every `hindsight …` command of the ```sh blocks in the README's CLI section, in order. */
-function readmeCommands(markdown: string): string[][] {
-  const section = markdown.split(/^## The CLI$/m)[1]?.split(/^## /m)[0];
-  assert.ok(section, 'README.md has a "## The CLI" section');
+/** Every `hindsight …` command of the ```sh blocks in one README section, in order. */
+function readmeCommands(markdown: string, heading = 'The CLI'): string[][] {
+  const escaped = heading.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const section = markdown.split(new RegExp(`^## ${escaped}$`, 'm'))[1]?.split(/^## /m)[0];
+  assert.ok(section, `README.md has a "## ${heading}" section`);
   const commands: string[][] = [];
   for (const block of section.matchAll(/^```sh\n([\s\S]*?)^```$/gm)) {
     for (const line of (block[1] ?? '').split('\n')) {
       if (/#\s*booted only/.test(line)) continue;
       const code = line.replace(/\s#.*$/, '').trim();
       for (const part of code.split(';')) {
-        const words = part.trim().split(/\s+/).filter(Boolean);
+        // Words as a shell splits them here: "quoted words" are one argument.
+        const words = [...part.trim().matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2] ?? '');
         if (!words.length) continue;
         assert.equal(words[0], 'hindsight', `a README example that is not a hindsight command: ${part}`);
         commands.push(words.slice(1));
@@ -85,6 +89,47 @@ describe("README.md's CLI examples", () => {
       const result = cli(args);
       assert.equal(result.code, 0, `${shown} failed: ${result.stderr}`);
       if (changes) assert.notEqual(status(), before, `${shown} changed nothing`);
+    }
+  });
+});
+
+const SNAPPER_SECTION = 'snapper roots (openSUSE, Arch, Debian with btrfs)';
+/** The README's snapper demo folder, replaced by one of this test's. */
+const README_SNAPPER = '/tmp/s';
+
+describe("README.md's snapper examples", () => {
+  const skip = snapperDemoSkipReason();
+  const dir = mkdtempSync(join(tmpdir(), 'hindsight-readme-snapper-'));
+  after(() => {
+    const root = join(dir, 'root');
+    if (runSync(requireProgram('mountpoint'), ['-q', root]).code === 0)
+      runSync(requireProgram('umount'), ['-R', root]);
+    // Only the loop device behind this test's own image.
+    const attached = runSync(requireProgram('losetup'), ['-j', join(dir, 'btrfs.img'), '-O', 'NAME', '-n']);
+    for (const device of attached.stdout.toString('utf8').split('\n').filter(Boolean))
+      runSync(requireProgram('losetup'), ['-d', device.trim()]);
+    removeFixture(dir);
+  });
+
+  it('all run, in order, on a fresh demo snapper root', { skip }, () => {
+    const commands = readmeCommands(readFileSync(README, 'utf8'), SNAPPER_SECTION);
+    assert.deepEqual(commands[0], ['demo', '--snapper', README_SNAPPER]);
+    let lastOut = '';
+    for (const example of commands) {
+      // `start` serves the app until stopped: e2e/snapper.spec.ts drives it instead.
+      if (example[0] === 'start') continue;
+      const args = example.map((word) => word.replace(README_SNAPPER, dir));
+      const shown = `hindsight ${example.join(' ')}`;
+      // The README's placeholder: the backup the command before printed.
+      const id = args.indexOf('ID');
+      if (id >= 0) {
+        const printed = /hindsight etc undo (\S+)/.exec(lastOut)?.[1];
+        assert.ok(printed, `${shown}: the command before printed a backup to undo`);
+        args[id] = printed;
+      }
+      const result = cli(args);
+      assert.equal(result.code, 0, `${shown} failed: ${result.stderr}`);
+      lastOut = result.stdout;
     }
   });
 });
