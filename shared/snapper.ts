@@ -2,11 +2,14 @@ import type {
   ConflictHunk,
   DiffHunk,
   EtcFileSide,
-  FileMeta,
+  FileChangeCounts,
+  FileChangeEntry,
   MergeResult,
   PackageFormat,
   SnapperSnapshotRef,
 } from './types.ts';
+
+export type { FileChangeCounts, FileChangeEntry, FileChangeKind } from './types.ts';
 
 /**
  * A snapper root as every side sees it: the engine reads it, the helper answers with it, the CLI
@@ -85,25 +88,6 @@ export interface SnapperStatus extends SnapperRootReport {
   /** The live root is read-only (MicroOS, transactional-update): a rollback sets the default, no copy. */
   readOnlyRoot: boolean;
   pendingRollback: PendingRollback | null;
-}
-
-export type FileChangeKind = 'content' | 'target' | 'type' | 'mode' | 'owner' | 'group';
-
-/** One path that differs between two trees. `pathBase64` holds the exact bytes when they are not UTF-8. */
-export interface FileChangeEntry {
-  path: string;
-  pathBase64?: string;
-  status: 'added' | 'removed' | 'modified';
-  /** For `modified`: what differs. */
-  changes: FileChangeKind[];
-  from: FileMeta | null;
-  to: FileMeta | null;
-}
-
-export interface FileChangeCounts {
-  added: number;
-  removed: number;
-  modified: number;
 }
 
 /** The files between two snapshots, as snapper's `status A..B` sees them. */

@@ -131,6 +131,25 @@ export type SnapperPackageDelta = Omit<PackageDelta<SnapperSnapshotRef>, 'files'
 
 export type FileType = 'file' | 'directory' | 'symlink' | 'other';
 
+export type FileChangeKind = 'content' | 'target' | 'type' | 'mode' | 'owner' | 'group';
+
+/** One path that differs between two trees (deployments, commits, snapshots). `pathBase64` holds the exact bytes when they are not UTF-8. */
+export interface FileChangeEntry {
+  path: string;
+  pathBase64?: string;
+  status: 'added' | 'removed' | 'modified';
+  /** For `modified`: what differs. */
+  changes: FileChangeKind[];
+  from: FileMeta | null;
+  to: FileMeta | null;
+}
+
+export interface FileChangeCounts {
+  added: number;
+  removed: number;
+  modified: number;
+}
+
 export interface FileMeta {
   type: FileType;
   mode: number;
