@@ -148,6 +148,13 @@ export const helperParams = {
     resolutions: z.array(resolutionSchema).min(1).max(10_000),
     allowBooted: z.boolean().optional(),
   }),
+  /** One /etc path back to the image's default (no `from`) or copied from deployment `from`'s /etc. */
+  etcRestore: p({
+    deployment: selectorSchema,
+    path: etcPathSchema,
+    from: selectorSchema.optional(),
+    allowBooted: z.boolean().optional(),
+  }),
   etcUndo: p({
     backupId: z
       .string()
@@ -193,6 +200,7 @@ export interface HelperResults {
   undeploy: OperationResult;
   cancel: OperationResult;
   etcApply: EtcApplyResult;
+  etcRestore: EtcApplyResult;
   etcUndo: EtcApplyResult;
   reboot: { message: string };
   etcBackups: EtcBackupList;
@@ -225,6 +233,7 @@ export const MUTATING_METHODS: ReadonlySet<HelperMethod> = new Set<HelperMethod>
   'undeploy',
   'cancel',
   'etcApply',
+  'etcRestore',
   'etcUndo',
   'reboot',
   'etcRemoveBackup',

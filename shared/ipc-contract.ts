@@ -75,6 +75,14 @@ export const ipcRequests = {
       allowBooted: z.boolean().optional(),
     })
     .strict(),
+  'etc:restore': z
+    .object({
+      deployment: selectorSchema,
+      path: etcPathSchema,
+      from: selectorSchema.optional(),
+      allowBooted: z.boolean().optional(),
+    })
+    .strict(),
   'etc:undo': z
     .object({
       backupId: z
@@ -123,6 +131,7 @@ export interface IpcResponses {
   'deployments:undeploy': HelperResults['undeploy'];
   'deployments:cancel': HelperResults['cancel'];
   'etc:apply': HelperResults['etcApply'];
+  'etc:restore': HelperResults['etcRestore'];
   'etc:undo': HelperResults['etcUndo'];
   'system:reboot': HelperResults['reboot'];
   'backups:list': HelperResults['etcBackups'];

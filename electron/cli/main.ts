@@ -56,7 +56,10 @@ Changes (through the privileged helper; as root, or through pkexec):
   cancel                         drop the staged (or new, not yet booted) deployment
   etc apply SOURCE TARGET (--path P --take merged|local|upstream)... | --resolutions FILE.json
             [--allow-booted]     write resolved /etc paths into TARGET's /etc (with a backup)
-  etc undo [BACKUP]              put back what the last (or that) etc apply replaced
+  etc restore DEPLOYMENT PATH --from default|DEPLOYMENT [--allow-booted]
+                                 put one /etc path back to the image's default, or copy it from
+                                 another deployment's /etc (with a backup)
+  etc undo [BACKUP]              put back what the last (or that) etc apply or restore replaced
   etc backups                    the backups etc apply keeps (root only), with the limits that
                                  prune them after each apply
   etc backups remove BACKUP      delete one backup for good (it can no longer be undone)
@@ -118,6 +121,7 @@ const OPTIONS = {
   userdata: { type: 'string' },
   cleanup: { type: 'string' },
   snapper: { type: 'string' },
+  from: { type: 'string' },
 } as const;
 
 const TAKES = ['merged', 'local', 'upstream'] as const;
@@ -581,6 +585,19 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
             ...(values['allow-booted'] ? { allowBooted: true } : {}),
           });
           emit(result, formatEtcApply(result, 'Wrote'));
+          return 0;
+        }
+        if (sub === 'restore') {
+          want(args, 2, 2, 'etc restore DEPLOYMENT PATH --from default|DEPLOYMENT [--allow-booted]');
+          if (values.from === undefined)
+            throw usageError("etc restore needs --from default (the image's file) or --from DEPLOYMENT");
+          const result = await change('etcRestore', {
+            deployment: args[0] as string,
+            path: { path: (args[1] as string).replace(/^\/?etc\//, '') },
+            ...(values.from !== 'default' ? { from: values.from } : {}),
+            ...(values['allow-booted'] ? { allowBooted: true } : {}),
+          });
+          emit(result, formatEtcApply(result, 'Restored'));
           return 0;
         }
         if (sub === 'resolve') {

@@ -529,6 +529,36 @@ export async function etcApply(
     changes.push({ change, missing: change.kind === 'delete' ? [] : missing });
   }
 
+  return writeEtcChanges(ctx, report, {
+    operation: 'etcApply',
+    source,
+    target,
+    writeTo,
+    etc,
+    roots,
+    changes,
+  });
+}
+
+/**
+ * Writes planned changes into one deployment's /etc: the backup of every path first (manifest on
+ * disk before the first file changes), then each file atomically. `etc apply` and `etc restore` plan
+ * differently and write through here.
+ */
+async function writeEtcChanges(
+  ctx: OperationContext,
+  report: StatusReport,
+  write: {
+    operation: 'etcApply' | 'etcRestore';
+    source: Deployment;
+    target: Deployment;
+    writeTo: Deployment;
+    etc: string;
+    roots: { local: string; upstream: string };
+    changes: { change: Change; missing: Buffer[] }[];
+  },
+): Promise<EtcApplyResult> {
+  const { source, target, writeTo, etc, roots, changes } = write;
   const id = newBackupId();
   // Root-only folders (they will hold copies of files like /etc/shadow): see etc-backups.ts.
   const dir = createBackupFolder(backupRoot(report), id);
@@ -565,7 +595,7 @@ export async function etcApply(
   writeManifest(dir, manifest);
 
   ctx.emit({
-    operation: 'etcApply',
+    operation: write.operation,
     phase: 'writing',
     fraction: 0,
     objectsDone: 0,
@@ -588,7 +618,7 @@ export async function etcApply(
     }
     written.push(encodeEtcPath(change.rel));
     ctx.emit({
-      operation: 'etcApply',
+      operation: write.operation,
       phase: 'writing',
       fraction: (i + 1) / changes.length,
       objectsDone: i + 1,
@@ -697,4 +727,58 @@ export async function etcUndo(ctx: OperationContext, backupId: string | undefine
   manifest.undoneAt = new Date().toISOString();
   writeManifest(dir, manifest);
   return { target: deploymentRef(target), written: restored, backupId: id };
+}
+
+/**
+ * `etc restore DEPLOYMENT PATH --from default|DEPLOYMENT`: puts one /etc path of a deployment back to
+ * its image's default (`usr/etc`; absent there: the local file is removed) or copies it from another
+ * deployment's /etc. Same rules and backup as `etc apply`: confined, no links followed, the running
+ * /etc only when asked, and `etc undo` puts it back.
+ */
+export async function etcRestore(
+  ctx: OperationContext,
+  params: { deployment: string; path: EtcPath; from?: string; allowBooted?: boolean },
+): Promise<EtcApplyResult> {
+  // No `from`: the image's default, /etc as the deployment's own commit ships it (usr/etc).
+  const fromImage = params.from === undefined;
+  const report = await status(ctx);
+  const snapshot = resolveSnapshot(report, params.deployment);
+  if (snapshot.kind !== 'deployment') {
+    throw new HindsightError(
+      'refused',
+      `${params.deployment} is a commit that is not deployed: it has no /etc to write yet`,
+    );
+  }
+  const target = snapshot.deployment;
+  const writeTo = writtenDeployment(report, target, params.allowBooted);
+  const etc = deploymentEtc(report, writeTo);
+  const source = params.from === undefined ? target : resolveDeployment(report, params.from);
+  const fromRoot = fromImage ? etcRoots(report.sysroot, target).base : etcRoots(report.sysroot, source).local;
+  const rel = requestPathBytes(params.path);
+  walkParents(fromRoot, rel);
+  const fromPath = under(fromRoot, rel);
+  const node = lstatNode(fromPath);
+  const existing = lstatNode(under(etc, rel));
+  if (!node && !existing)
+    throw new HindsightError(
+      'bad-path',
+      `"${printablePath(rel)}" is in neither ${fromImage ? "the image's /etc" : `deployment ${source.index}'s /etc`} nor the target's`,
+    );
+  requireCopyable(rel, existing);
+  if (existing?.type === 'directory')
+    throw new HindsightError(
+      'refused',
+      `"${printablePath(rel)}" is a folder in the target's /etc; Hindsight does not replace folders`,
+    );
+  const change = nodeChange(rel, fromPath, node, fromImage ? 'image default' : 'source');
+  const { missing } = walkParents(etc, rel);
+  return writeEtcChanges(ctx, report, {
+    operation: 'etcRestore',
+    source,
+    target,
+    writeTo,
+    etc,
+    roots: { local: fromRoot, upstream: fromRoot },
+    changes: [{ change, missing: change.kind === 'delete' ? [] : missing }],
+  });
 }

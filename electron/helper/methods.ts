@@ -22,7 +22,7 @@ import { rollbackPreview } from '../core/rollback-preview.ts';
 import { detectBackend } from '../core/system/detect.ts';
 import { type OperationContext, status } from './context.ts';
 import { cancel, reboot, setPinned, undeploy } from './deployments.ts';
-import { etcApply, etcUndo } from './etc-apply.ts';
+import { etcApply, etcRestore, etcUndo } from './etc-apply.ts';
 import { listEtcBackups, removeEtcBackup } from './etc-backups.ts';
 import { etcFile } from './etc-file.ts';
 import { rollback } from './rollback.ts';
@@ -81,6 +81,7 @@ const handlers: Handlers = {
   undeploy: (ctx, p) => undeploy(ctx, p.deployment),
   cancel: (ctx) => cancel(ctx),
   etcApply: (ctx, p) => etcApply(ctx, p),
+  etcRestore: (ctx, p) => etcRestore(ctx, p),
   etcUndo: (ctx, p) => etcUndo(ctx, p.backupId),
   reboot: (ctx) => reboot(ctx),
   etcBackups: async (ctx) => listEtcBackups(await status(ctx)),

@@ -125,6 +125,7 @@ export function createHandlers(ctx: HandlerContext): Handlers {
     'deployments:undeploy': (request) => mutate('undeploy', request),
     'deployments:cancel': () => mutate('cancel', {}),
     'etc:apply': (request) => mutate('etcApply', request),
+    'etc:restore': (request) => mutate('etcRestore', request),
     'etc:undo': (request) => mutate('etcUndo', request),
     'system:reboot': () => mutate('reboot', {}),
     'backups:list': () => read('etcBackups', {}),
