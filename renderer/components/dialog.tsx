@@ -1,9 +1,17 @@
 import { type ReactNode, useEffect, useId, useRef } from 'react';
 import { Button, ErrorNotice } from './ui.tsx';
 
+/** What the dialog confirms: a mutation (useOperation), whose progress and error it shows. */
+export interface DialogOperation {
+  isPending: boolean;
+  error: unknown;
+  reset: () => void;
+}
+
 /**
  * A confirmation built on the native modal <dialog>: focus is trapped, Escape cancels, and the
- * safe choice has focus first when the action is destructive.
+ * safe choice has focus first when the action is destructive. While the operation runs neither
+ * button can be used again; cancelling clears its error, so the next opening starts clean.
  */
 export function ConfirmDialog({
   open,
@@ -12,8 +20,7 @@ export function ConfirmDialog({
   confirmLabel,
   cancelLabel = 'Cancel',
   tone = 'primary',
-  busy = false,
-  error,
+  operation,
   onConfirm,
   onCancel,
 }: {
@@ -23,8 +30,7 @@ export function ConfirmDialog({
   confirmLabel: string;
   cancelLabel?: string;
   tone?: 'primary' | 'danger';
-  busy?: boolean;
-  error?: unknown;
+  operation?: DialogOperation;
   onConfirm: () => void;
   onCancel: () => void;
 }) {
@@ -33,6 +39,12 @@ export function ConfirmDialog({
   const confirmRef = useRef<HTMLButtonElement>(null);
   const titleId = useId();
   const bodyId = useId();
+  const busy = operation?.isPending ?? false;
+  const error = operation?.error;
+  const cancel = (): void => {
+    operation?.reset();
+    onCancel();
+  };
 
   useEffect(() => {
     const dialog = ref.current;
@@ -58,7 +70,7 @@ export function ConfirmDialog({
       aria-describedby={bodyId}
       onCancel={(e) => {
         e.preventDefault();
-        if (!busy) onCancel();
+        if (!busy) cancel();
       }}
     >
       {open && (
@@ -77,7 +89,7 @@ export function ConfirmDialog({
           </div>
           {error ? <ErrorNotice error={error} compact /> : null}
           <div className="dialog-actions">
-            <Button ref={cancelRef} onClick={onCancel} disabled={busy}>
+            <Button ref={cancelRef} onClick={cancel} disabled={busy}>
               {cancelLabel}
             </Button>
             <Button ref={confirmRef} type="submit" variant={tone} busy={busy}>

@@ -1,7 +1,8 @@
 import { useVirtualizer, type Virtualizer } from '@tanstack/react-virtual';
 import { type ReactNode, type RefObject, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { DiffHunk } from '../../shared/types.ts';
-import { type SplitCell, splitRows, unifiedRows } from '../lib/diff-rows.ts';
+import { diffStats, type SplitCell, splitRows, unifiedRows } from '../lib/diff-rows.ts';
+import { Segmented } from './ui.tsx';
 
 export type DiffMode = 'split' | 'unified';
 
@@ -178,5 +179,38 @@ export function DiffView({
         </div>
       </section>
     </div>
+  );
+}
+
+/** "+12 −3": how many lines a diff adds and removes. */
+export function DiffStat({ hunks }: { hunks: DiffHunk[] }) {
+  const stats = diffStats(hunks);
+  return (
+    <span className="diff-stat">
+      <span className="diff-stat-add">+{stats.added}</span>{' '}
+      <span className="diff-stat-del">−{stats.removed}</span>
+    </span>
+  );
+}
+
+/** Side by side or unified, for a DiffView. */
+export function DiffLayoutToggle({
+  value,
+  onChange,
+}: {
+  value: DiffMode;
+  onChange: (mode: DiffMode) => void;
+}) {
+  return (
+    <Segmented
+      label="Diff layout"
+      size="sm"
+      value={value}
+      onChange={onChange}
+      options={[
+        { value: 'split', label: 'Side by side', icon: 'columns' },
+        { value: 'unified', label: 'Unified', icon: 'rows' },
+      ]}
+    />
   );
 }

@@ -2,6 +2,7 @@ import {
   type KeyboardEvent,
   type ReactNode,
   type RefObject,
+  useId,
   useMemo,
   useRef,
   useState,
@@ -254,16 +255,7 @@ function ChoiceBar({
  * The three-pane merge: yours | result | upstream (and the base on demand), aligned hunk by hunk,
  * each hunk with its choice. Rows are virtualised so a 20,000-line file scrolls smoothly.
  */
-export function MergePanes({
-  file,
-  regions,
-  decisionKey,
-  decision,
-  fallback,
-  showBase,
-  titles,
-  label,
-}: {
+interface MergePanesProps {
   file: EtcMergeFile;
   regions: Region[];
   decisionKey: string;
@@ -274,7 +266,18 @@ export function MergePanes({
   titles?: Partial<Record<Pane, string>>;
   /** The merge region's name; by default the /etc path of `file`. */
   label?: string;
-}) {
+}
+
+function MergePanes({
+  file,
+  regions,
+  decisionKey,
+  decision,
+  fallback,
+  showBase,
+  titles,
+  label,
+}: MergePanesProps) {
   const setChoice = useMergeStore((s) => s.setChoice);
   const [expanded, setExpanded] = useState<Set<number>>(new Set());
   const rows = useMemo(
@@ -486,7 +489,7 @@ export function EntryMergePanes({ file, texts }: { file: EtcMergeFile; texts: Me
 }
 
 /** The whole result as text, for edits no hunk choice can express. */
-export function WholeFileEditor({
+function WholeFileEditor({
   value,
   onChange,
   path,
@@ -511,25 +514,82 @@ export function WholeFileEditor({
   );
 }
 
-export function ChooseAllButtons({
+/** The toolbar's hunk tools: one side for every hunk (or none), and whether the base column shows. */
+export function HunkTools({
   regions,
-  onAll,
+  decisionKey,
+  decision,
+  showBase,
+  onShowBase,
 }: {
-  regions: number;
-  onAll: (choice: 'yours' | 'upstream' | null) => void;
+  regions: Region[];
+  decisionKey: string;
+  decision: FileDecision;
+  showBase: boolean;
+  onShowBase: (show: boolean) => void;
 }) {
-  if (!regions) return null;
+  const setDecision = useMergeStore((s) => s.setDecision);
+  const baseId = useId();
+  const changes = regions.filter((r) => r.kind === 'change');
+  const all = (choice: 'yours' | 'upstream' | null): void =>
+    setDecision(decisionKey, {
+      ...decision,
+      mode: 'hunks',
+      choices: choice ? Object.fromEntries(changes.map((r) => [r.id, choice])) : {},
+    });
   return (
     <>
-      <Button size="sm" onClick={() => onAll('yours')}>
-        All yours
-      </Button>
-      <Button size="sm" onClick={() => onAll('upstream')}>
-        All upstream
-      </Button>
-      <Button size="sm" variant="ghost" icon="undo" onClick={() => onAll(null)}>
-        Reset
-      </Button>
+      {changes.length > 0 && (
+        <>
+          <Button size="sm" onClick={() => all('yours')}>
+            All yours
+          </Button>
+          <Button size="sm" onClick={() => all('upstream')}>
+            All upstream
+          </Button>
+          <Button size="sm" variant="ghost" icon="undo" onClick={() => all(null)}>
+            Reset
+          </Button>
+        </>
+      )}
+      <label className="check" htmlFor={baseId}>
+        <input
+          id={baseId}
+          type="checkbox"
+          checked={showBase}
+          onChange={(e) => onShowBase(e.target.checked)}
+        />
+        Show base
+      </label>
     </>
   );
+}
+
+/**
+ * A text merge as the person shapes it: hunk by hunk in the panes, or the whole result as text;
+ * a note instead when the two sides are the same.
+ */
+export function HunkMerge({
+  same,
+  ...panes
+}: MergePanesProps & {
+  /** The note when no hunk differs: its title and what applying then does. */
+  same: { title: string; text: string };
+}) {
+  const patch = useMergeStore((s) => s.patchDecision);
+  if (panes.decision.mode === 'edit')
+    return (
+      <WholeFileEditor
+        path={panes.file.path}
+        value={panes.decision.editText ?? ''}
+        onChange={(text) => patch(panes.decisionKey, panes.fallback, { editText: text })}
+      />
+    );
+  if (!panes.regions.some((r) => r.kind === 'change'))
+    return (
+      <Notice tone="success" title={same.title}>
+        <p>{same.text}</p>
+      </Notice>
+    );
+  return <MergePanes {...panes} />;
 }

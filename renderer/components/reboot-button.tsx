@@ -41,12 +41,8 @@ export function RebootButton({ variant = 'secondary' }: { variant?: 'primary' | 
         title="Restart the computer now?"
         confirmLabel="Reboot now"
         tone="danger"
-        busy={reboot.isPending}
-        error={reboot.error}
-        onCancel={() => {
-          setOpen(false);
-          reboot.reset();
-        }}
+        operation={reboot}
+        onCancel={() => setOpen(false)}
         onConfirm={() => {
           const wasConnected = useConnection.getState().connection === 'connected';
           reboot.mutate(undefined, {

@@ -1,7 +1,6 @@
 import type { ErrorCode } from '../../shared/errors.ts';
 import type {
   Deployment,
-  DriftStatus,
   EtcChangeKind,
   EtcLostEdit,
   EtcMergeFile,
@@ -17,11 +16,22 @@ export const CHANGE_LABELS: Record<EtcChangeKind, string> = {
   type: 'file type',
 };
 
-export const DRIFT_LABELS: Record<DriftStatus, string> = {
+/** How a path differs between two trees: an /etc against its defaults, two snapshots, two commits. */
+export type ChangeStatus = 'added' | 'modified' | 'removed';
+
+export const STATUS_LABELS: Record<ChangeStatus, string> = {
   added: 'Added',
   modified: 'Changed',
-  removed: 'Deleted',
+  removed: 'Removed',
 };
+
+export const STATUS_TONES = {
+  added: 'success',
+  modified: 'accent',
+  removed: 'danger',
+} as const satisfies Record<ChangeStatus, Tone>;
+
+export const STATUS_LETTERS: Record<ChangeStatus, string> = { added: 'A', modified: 'M', removed: 'D' };
 
 export const SIDE_LABELS: Record<SideStatus, string> = {
   unchanged: 'unchanged',

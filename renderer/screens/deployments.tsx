@@ -420,12 +420,8 @@ function DeploymentCard({ deployment: d, total }: { deployment: Deployment; tota
         title={`Remove ${name}?`}
         confirmLabel="Remove deployment"
         tone="danger"
-        busy={remove.isPending}
-        error={remove.error}
-        onCancel={() => {
-          setConfirmRemove(false);
-          remove.reset();
-        }}
+        operation={remove}
+        onCancel={() => setConfirmRemove(false)}
         onConfirm={() =>
           remove.mutate(
             { deployment: selector },

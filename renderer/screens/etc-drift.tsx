@@ -1,75 +1,15 @@
-import { useDeferredValue, useEffect, useId, useMemo, useRef, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import type { EtcDriftEntry, FileMeta } from '../../shared/types.ts';
 import { useDrift, useEtcFile, useOperation } from '../api/queries.ts';
 import { useSystem } from '../api/use-system.ts';
+import { ChangedPathList, StatusBadge } from '../components/changed-path-list.tsx';
 import { SnapshotPicker } from '../components/deployment-picker.tsx';
-import { type DiffMode, DiffView } from '../components/diff-view.tsx';
-import { Icon } from '../components/icons.tsx';
-import { PathTree } from '../components/path-tree-view.tsx';
-import {
-  Badge,
-  Button,
-  EmptyState,
-  ErrorNotice,
-  Loading,
-  Notice,
-  ScreenHeader,
-  SearchField,
-  Segmented,
-} from '../components/ui.tsx';
-import { diffStats, hunksFor } from '../lib/diff-rows.ts';
-import { deploymentSelector, formatBytes, formatMode, plural, versionName } from '../lib/format.ts';
-import { CHANGE_LABELS, DRIFT_LABELS } from '../lib/labels.ts';
+import { DiffLayoutToggle, type DiffMode, DiffStat, DiffView } from '../components/diff-view.tsx';
+import { Badge, Button, EmptyState, ErrorNotice, Loading, Notice, ScreenHeader } from '../components/ui.tsx';
+import { hunksFor } from '../lib/diff-rows.ts';
+import { deploymentSelector, formatBytes, formatMode, versionName } from '../lib/format.ts';
+import { CHANGE_LABELS } from '../lib/labels.ts';
 import { useUi } from '../state/ui-store.ts';
-
-type StatusFilter = 'all' | EtcDriftEntry['status'];
-
-const STATUS_TONE = { added: 'success', modified: 'accent', removed: 'danger' } as const;
-
-/**
- * The list pane's heading as a button: on a narrow window the list folds away above the detail and
- * this says which file is open; on a wide one the list stays beside the detail and it is not shown.
- */
-export function ListToggle({
-  label,
-  count,
-  current,
-  open,
-  onToggle,
-  controls,
-}: {
-  label: string;
-  count: number;
-  current: string | undefined;
-  open: boolean;
-  onToggle: () => void;
-  controls: string;
-}) {
-  const ref = useRef<HTMLButtonElement>(null);
-  const wasOpen = useRef(open);
-  useEffect(() => {
-    // A choice in the list folds it away; keyboard focus stays on its heading instead of falling to the page.
-    const focused = document.activeElement;
-    const lost = focused === document.body || (focused instanceof HTMLElement && !focused.checkVisibility());
-    if (wasOpen.current && !open && lost) ref.current?.focus();
-    wasOpen.current = open;
-  }, [open]);
-  return (
-    <button
-      ref={ref}
-      type="button"
-      className="list-toggle"
-      aria-expanded={open}
-      aria-controls={controls}
-      onClick={onToggle}
-    >
-      <Icon name={open ? 'chevronDown' : 'chevronRight'} size={14} />
-      <span className="list-toggle-label">{label}</span>
-      <span className="list-toggle-count">{count.toLocaleString()}</span>
-      {current && <span className="list-toggle-current mono">{current}</span>}
-    </button>
-  );
-}
 
 function MetaTable({ base, local }: { base: FileMeta | null; local: FileMeta | null }) {
   const rows: { label: string; before: string; after: string }[] = [];
@@ -151,25 +91,19 @@ function FileDetail({ deployment, entry }: { deployment: string; entry: EtcDrift
     if (file.data.hunks) return file.data.hunks;
     return hunksFor(file.data.base.text ?? '', file.data.local.text ?? '');
   }, [file.data]);
-  const stats = diffStats(hunks);
 
   return (
     <section className="file-detail" aria-label={`/etc/${entry.path}`}>
       <header className="file-head">
         <h2 className="file-path mono">/etc/{entry.path}</h2>
         <div className="badges">
-          <Badge tone={STATUS_TONE[entry.status]}>{DRIFT_LABELS[entry.status]}</Badge>
+          <StatusBadge status={entry.status} />
           {entry.changes.map((c) => (
             <Badge key={c} tone="neutral">
               {CHANGE_LABELS[c]}
             </Badge>
           ))}
-          {wantsContent && file.data && (
-            <span className="diff-stat">
-              <span className="diff-stat-add">+{stats.added}</span>{' '}
-              <span className="diff-stat-del">−{stats.removed}</span>
-            </span>
-          )}
+          {wantsContent && file.data && <DiffStat hunks={hunks} />}
         </div>
       </header>
       <MetaTable base={entry.base} local={entry.local} />
@@ -212,16 +146,7 @@ function FileDetail({ deployment, entry }: { deployment: string; entry: EtcDrift
       ) : (
         <>
           <div className="toolbar">
-            <Segmented
-              label="Diff layout"
-              size="sm"
-              value={mode}
-              onChange={setMode}
-              options={[
-                { value: 'split', label: 'Side by side', icon: 'columns' },
-                { value: 'unified', label: 'Unified', icon: 'rows' },
-              ]}
-            />
+            <DiffLayoutToggle value={mode} onChange={setMode} />
           </div>
           <DiffView
             hunks={hunks}
@@ -242,12 +167,6 @@ export function EtcDriftScreen() {
   const setParams = useUi((s) => s.setParams);
   const deployment = params.deployment ?? (system.current ? deploymentSelector(system.current) : undefined);
   const drift = useDrift(deployment);
-  const [query, setQuery] = useState('');
-  const deferred = useDeferredValue(query);
-  const [status, setStatus] = useState<StatusFilter>('all');
-  const [listOpen, setListOpen] = useState(false);
-  const listId = useId();
-  const showId = useId();
   const d = system.find(deployment);
 
   useEffect(() => {
@@ -255,26 +174,6 @@ export function EtcDriftScreen() {
   }, [params.deployment, deployment, setParams]);
 
   const entries = drift.data?.entries ?? [];
-  const filtered = useMemo(() => {
-    const q = deferred.trim().toLowerCase();
-    return entries.filter(
-      (e) => (status === 'all' || e.status === status) && (!q || e.path.toLowerCase().includes(q)),
-    );
-  }, [entries, deferred, status]);
-  const selected = entries.find((e) => e.path === params.path) ?? null;
-  const counts = {
-    added: entries.filter((e) => e.status === 'added').length,
-    modified: entries.filter((e) => e.status === 'modified').length,
-    removed: entries.filter((e) => e.status === 'removed').length,
-  };
-
-  useEffect(() => {
-    // Open the first changed file so the screen never starts empty.
-    if (!params.path && filtered.length) {
-      const first = filtered.find((e) => e.content === 'text') ?? filtered[0];
-      if (first) setParams({ path: first.path });
-    }
-  }, [params.path, filtered, setParams]);
 
   return (
     <div className="screen screen-review">
@@ -310,76 +209,20 @@ export function EtcDriftScreen() {
           This deployment’s /etc is exactly what its image ships.
         </EmptyState>
       ) : (
-        <div className="split-pane">
-          <aside className={`pane pane-list${listOpen ? '' : ' is-collapsed'}`} aria-label="Changed paths">
-            <ListToggle
-              label="Changed paths"
-              count={entries.length}
-              current={selected ? `/etc/${selected.path}` : undefined}
-              open={listOpen}
-              onToggle={() => setListOpen((open) => !open)}
-              controls={listId}
-            />
-            <div className="pane-list-body" id={listId}>
-              <div className="pane-tools">
-                <SearchField
-                  value={query}
-                  onChange={setQuery}
-                  label="Filter paths"
-                  placeholder="Filter paths"
-                />
-                <label className="sr-only" htmlFor={showId}>
-                  Show
-                </label>
-                <select
-                  id={showId}
-                  className="select pane-filter"
-                  value={status}
-                  onChange={(e) => setStatus(e.target.value as StatusFilter)}
-                >
-                  <option value="all">All ({entries.length})</option>
-                  <option value="modified">Changed ({counts.modified})</option>
-                  <option value="added">Added ({counts.added})</option>
-                  <option value="removed">Deleted ({counts.removed})</option>
-                </select>
-              </div>
-              <p className="pane-caption muted" aria-live="polite">
-                {filtered.length === entries.length
-                  ? plural(entries.length, 'changed path')
-                  : `${filtered.length} of ${plural(entries.length, 'changed path')}`}
-              </p>
-              {filtered.length === 0 ? (
-                <EmptyState icon="search" title="Nothing matches the filter" />
-              ) : (
-                <PathTree
-                  entries={filtered}
-                  selected={params.path}
-                  onSelect={(e) => {
-                    setParams({ path: e.path });
-                    setListOpen(false);
-                  }}
-                  label="Changed paths under /etc"
-                  isFolderEntry={(e) => e.local?.type === 'directory' || e.base?.type === 'directory'}
-                  renderMeta={(e) => (
-                    <span className={`status-dot status-${e.status}`} title={DRIFT_LABELS[e.status]}>
-                      <span className="sr-only">{DRIFT_LABELS[e.status]}</span>
-                      {e.status === 'added' ? 'A' : e.status === 'removed' ? 'D' : 'M'}
-                    </span>
-                  )}
-                />
-              )}
-            </div>
-          </aside>
-          <div className="pane pane-detail">
-            {selected ? (
-              <FileDetail key={`${deployment}:${selected.path}`} deployment={deployment} entry={selected} />
-            ) : (
-              <EmptyState icon="file" title="Choose a path">
-                Pick a changed path on the left to see what changed.
-              </EmptyState>
-            )}
-          </div>
-        </div>
+        <ChangedPathList
+          entries={entries}
+          title="Changed paths"
+          prefix="/etc/"
+          treeLabel="Changed paths under /etc"
+          selected={params.path}
+          onSelect={(path) => setParams({ path })}
+          isFolder={(e) => e.local?.type === 'directory' || e.base?.type === 'directory'}
+          // Open the first changed file so the screen never starts empty.
+          autoSelect={(shown) => shown.find((e) => e.content === 'text') ?? shown[0]}
+          renderDetail={(e) => (
+            <FileDetail key={`${deployment}:${e.path}`} deployment={deployment} entry={e} />
+          )}
+        />
       )}
     </div>
   );

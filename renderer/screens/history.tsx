@@ -208,12 +208,8 @@ function EtcBackups() {
         title="Remove this /etc backup?"
         confirmLabel="Remove backup"
         tone="danger"
-        busy={remove.isPending}
-        error={remove.error}
-        onCancel={() => {
-          setRemoving(null);
-          remove.reset();
-        }}
+        operation={remove}
+        onCancel={() => setRemoving(null)}
         onConfirm={() => {
           if (!removing) return;
           remove.mutate(
@@ -562,12 +558,8 @@ export function HistoryScreen() {
         title="Undo this change to the running /etc?"
         confirmLabel="Undo"
         tone="danger"
-        busy={undoEtc.isPending}
-        error={undoEtc.error}
-        onCancel={() => {
-          setConfirm(null);
-          undoEtc.reset();
-        }}
+        operation={undoEtc}
+        onCancel={() => setConfirm(null)}
         onConfirm={() => {
           if (confirm) runUndoEtc(confirm.id, confirm.action);
         }}

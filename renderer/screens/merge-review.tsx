@@ -6,14 +6,14 @@ import { type SystemView, useSystem } from '../api/use-system.ts';
 import { SnapshotPicker } from '../components/deployment-picker.tsx';
 import { ConfirmDialog } from '../components/dialog.tsx';
 import { Icon } from '../components/icons.tsx';
+import { ListToggle } from '../components/list-toggle.tsx';
 import {
-  ChooseAllButtons,
   composeResult,
   EntryMergePanes,
-  MergePanes,
+  HunkMerge,
+  HunkTools,
   type MergeTexts,
   useMergeModel,
-  WholeFileEditor,
 } from '../components/merge-editor.tsx';
 import {
   Badge,
@@ -38,7 +38,7 @@ import {
 } from '../lib/labels.ts';
 import { type FileDecision, type ResolutionMode, useMergeStore } from '../state/merge-store.ts';
 import { useUi } from '../state/ui-store.ts';
-import { ListToggle, LockedFile } from './etc-drift.tsx';
+import { LockedFile } from './etc-drift.tsx';
 
 const OUTCOME_ORDER: MergeOutcome[] = [
   'refused',
@@ -253,10 +253,8 @@ function MergeFileDetail({
   const fallback = useMemo(() => fallbackDecision(file), [file]);
   const decision = useMergeStore((s) => s.decisions[key]) ?? fallback;
   const patch = useMergeStore((s) => s.patchDecision);
-  const setDecision = useMergeStore((s) => s.setDecision);
   const [showBase, setShowBase] = useState(false);
   const includeId = useId();
-  const baseId = useId();
   const view = useEtcFile(source, file.path, target);
   const outcome = mergeOutcome(file);
   const info = OUTCOME_INFO[outcome];
@@ -287,7 +285,6 @@ function MergeFileDetail({
     patch(key, fallback, { composed });
   }, [composed, key, fallback, patch]);
 
-  const changeRegions = model?.regions.filter((r) => r.kind === 'change') ?? [];
   const setMode = (mode: ResolutionMode): void => {
     const editText =
       mode === 'edit' && decision.editText === undefined
@@ -390,30 +387,14 @@ function MergeFileDetail({
             options={modeOptions}
           />
         )}
-        {texts && decision.mode === 'hunks' && (
-          <>
-            <ChooseAllButtons
-              regions={changeRegions.length}
-              onAll={(choice) =>
-                setDecision(key, {
-                  ...decision,
-                  mode: 'hunks',
-                  choices: choice
-                    ? Object.fromEntries(changeRegions.map((r) => [r.kind === 'change' ? r.id : 0, choice]))
-                    : {},
-                })
-              }
-            />
-            <label className="check" htmlFor={baseId}>
-              <input
-                id={baseId}
-                type="checkbox"
-                checked={showBase}
-                onChange={(e) => setShowBase(e.target.checked)}
-              />
-              Show base
-            </label>
-          </>
+        {model && decision.mode === 'hunks' && (
+          <HunkTools
+            regions={model.regions}
+            decisionKey={key}
+            decision={decision}
+            showBase={showBase}
+            onShowBase={setShowBase}
+          />
         )}
       </div>
 
@@ -441,24 +422,15 @@ function MergeFileDetail({
         </Notice>
       ) : decision.mode === 'auto' ? (
         <EntryMergePanes file={file} texts={texts} />
-      ) : decision.mode === 'edit' ? (
-        <WholeFileEditor
-          path={file.path}
-          value={decision.editText ?? ''}
-          onChange={(text) => patch(key, fallback, { editText: text })}
-        />
-      ) : changeRegions.length === 0 ? (
-        <Notice tone="success" title="Yours and upstream are the same">
-          <p>Nothing to merge.</p>
-        </Notice>
       ) : (
-        <MergePanes
+        <HunkMerge
           file={file}
           regions={model.regions}
           decisionKey={key}
           decision={decision}
           fallback={fallback}
           showBase={showBase}
+          same={{ title: 'Yours and upstream are the same', text: 'Nothing to merge.' }}
         />
       )}
       <p className={`plan-line plan-${plan.kind}`} aria-live="polite">
@@ -574,12 +546,8 @@ function ApplyBar({
         open={confirm}
         title={`Write ${plural(writes.length, 'file')} to ${destination.text}?`}
         confirmLabel="Apply"
-        busy={apply.isPending}
-        error={apply.error}
-        onCancel={() => {
-          setConfirm(false);
-          apply.reset();
-        }}
+        operation={apply}
+        onCancel={() => setConfirm(false)}
         onConfirm={applyNow}
       >
         <ul className="apply-list">

@@ -1,12 +1,12 @@
-import { useDeferredValue, useEffect, useId, useMemo, useState } from 'react';
+import { useEffect, useId, useMemo, useState } from 'react';
 import { BACKEND_WORDS } from '../../shared/backends.ts';
 import type { FileChangeEntry, SnapperSnapshot } from '../../shared/snapper.ts';
 import { useOperation } from '../api/queries.ts';
 import { useSnapperDelta, useSnapperFile, useSnapperFiles } from '../api/snapper-queries.ts';
+import { ChangedPathList, StatusBadge } from '../components/changed-path-list.tsx';
 import { ConfirmDialog } from '../components/dialog.tsx';
-import { type DiffMode, DiffView } from '../components/diff-view.tsx';
+import { DiffLayoutToggle, type DiffMode, DiffStat, DiffView } from '../components/diff-view.tsx';
 import { DeltaSummary, PackageDeltaView } from '../components/package-delta-view.tsx';
-import { PathTree } from '../components/path-tree-view.tsx';
 import {
   Badge,
   Button,
@@ -16,15 +16,13 @@ import {
   Loading,
   Notice,
   ScreenHeader,
-  SearchField,
   Segmented,
   Skeleton,
 } from '../components/ui.tsx';
-import { diffStats, hunksFor } from '../lib/diff-rows.ts';
-import { describeMeta, formatBytes, formatDay, plural } from '../lib/format.ts';
+import { hunksFor } from '../lib/diff-rows.ts';
+import { describeMeta, formatBytes, formatDay } from '../lib/format.ts';
 import { changeRows, compareDefault, snapshotLabel } from '../lib/snapper-changes.ts';
 import { useUi } from '../state/ui-store.ts';
-import { ListToggle } from './etc-drift.tsx';
 import { useSnapper } from './snapshots.tsx';
 
 const WORDS = BACKEND_WORDS.snapper;
@@ -66,21 +64,6 @@ export function SnapperPicker({
 }
 
 type Tab = 'packages' | 'files';
-type StatusFilter = 'all' | FileChangeEntry['status'];
-
-const STATUS_WORDS: Record<FileChangeEntry['status'], string> = {
-  added: 'Added',
-  removed: 'Removed',
-  modified: 'Changed',
-};
-const STATUS_LETTER: Record<FileChangeEntry['status'], string> = { added: 'A', removed: 'D', modified: 'M' };
-const STATUS_TONE = { added: 'success', modified: 'accent', removed: 'danger' } as const;
-
-/** A tree row's path: PathTree splits on `/`, and the entries' paths start at the root's `/`. */
-interface TreeEntry {
-  path: string;
-  entry: FileChangeEntry;
-}
 
 function PackagesTab({ from, to }: { from: string; to: string }) {
   const delta = useSnapperDelta(from, to);
@@ -127,7 +110,6 @@ function FileDetail({ from, to, entry }: { from: string; to: string; entry: File
     if (view.hunks) return view.hunks;
     return hunksFor(view.from.text ?? '', view.to.text ?? '');
   }, [view]);
-  const stats = diffStats(hunks);
   const restoreReason =
     from === '0'
       ? `The older side is the live root itself; choose an older ${WORDS.entry} to restore from.`
@@ -140,18 +122,13 @@ function FileDetail({ from, to, entry }: { from: string; to: string; entry: File
       <header className="file-head">
         <h2 className="file-path mono">{entry.path}</h2>
         <div className="badges">
-          <Badge tone={STATUS_TONE[entry.status]}>{STATUS_WORDS[entry.status]}</Badge>
+          <StatusBadge status={entry.status} />
           {entry.changes.map((c) => (
             <Badge key={c} tone="neutral">
               {c}
             </Badge>
           ))}
-          {view && isText && !tooLarge && (
-            <span className="diff-stat">
-              <span className="diff-stat-add">+{stats.added}</span>{' '}
-              <span className="diff-stat-del">−{stats.removed}</span>
-            </span>
-          )}
+          {view && isText && !tooLarge && <DiffStat hunks={hunks} />}
         </div>
       </header>
       <dl className="facts">
@@ -179,16 +156,7 @@ function FileDetail({ from, to, entry }: { from: string; to: string; entry: File
           Restore this file
         </Button>
         {isFile && view && isText && !tooLarge && hunks.length > 0 && (
-          <Segmented
-            label="Diff layout"
-            size="sm"
-            value={mode}
-            onChange={setMode}
-            options={[
-              { value: 'split', label: 'Side by side', icon: 'columns' },
-              { value: 'unified', label: 'Unified', icon: 'rows' },
-            ]}
-          />
+          <DiffLayoutToggle value={mode} onChange={setMode} />
         )}
       </div>
       {(restore.error ?? undo.error) && (
@@ -243,12 +211,8 @@ function FileDetail({ from, to, entry }: { from: string; to: string; entry: File
         open={confirm}
         title={`Restore ${entry.path}?`}
         confirmLabel="Restore into the running system"
-        busy={restore.isPending}
-        error={restore.error}
-        onCancel={() => {
-          setConfirm(false);
-          restore.reset();
-        }}
+        operation={restore}
+        onCancel={() => setConfirm(false)}
         onConfirm={() =>
           // As with merges: the file may leave the list before the call returns.
           restore
@@ -281,24 +245,6 @@ function FilesTab({ from, to }: { from: string; to: string }) {
   const files = useSnapperFiles(from, to);
   const params = useUi((s) => s.route.params);
   const setParams = useUi((s) => s.setParams);
-  const [query, setQuery] = useState('');
-  const deferred = useDeferredValue(query);
-  const [status, setStatus] = useState<StatusFilter>('all');
-  const [listOpen, setListOpen] = useState(false);
-  const listId = useId();
-  const showId = useId();
-  const entries: TreeEntry[] = useMemo(
-    () => (files.data?.entries ?? []).map((e) => ({ path: e.path.replace(/^\/+/, ''), entry: e })),
-    [files.data],
-  );
-  const filtered = useMemo(() => {
-    const q = deferred.trim().toLowerCase();
-    return entries.filter(
-      (t) => (status === 'all' || t.entry.status === status) && (!q || t.path.toLowerCase().includes(q)),
-    );
-  }, [entries, deferred, status]);
-  const selected = entries.find((t) => t.path === params.path) ?? null;
-
   if (files.isPending) return <Loading label={`Comparing the files of both ${WORDS.entries}…`} />;
   if (files.isError)
     return (
@@ -308,7 +254,7 @@ function FilesTab({ from, to }: { from: string; to: string }) {
         onRetry={() => void files.refetch()}
       />
     );
-  const { counts, truncated } = files.data;
+  const { entries, counts, truncated } = files.data;
   if (entries.length === 0)
     return (
       <EmptyState icon="check" title="Same files">
@@ -320,84 +266,21 @@ function FilesTab({ from, to }: { from: string; to: string }) {
       {truncated && (
         <Notice tone="warning" compact title="Only the first files are listed">
           <p>
-            More paths differ than Hindsight lists at once ({plural(counts.added, 'added')}, {counts.removed}{' '}
-            removed, {counts.modified} changed in all).
+            More paths differ than Hindsight lists at once ({counts.added.toLocaleString()} added,{' '}
+            {counts.removed.toLocaleString()} removed, {counts.modified.toLocaleString()} changed in all).
           </p>
         </Notice>
       )}
-      <div className="split-pane">
-        <aside className={`pane pane-list${listOpen ? '' : ' is-collapsed'}`} aria-label="Changed files">
-          <ListToggle
-            label="Changed files"
-            count={entries.length}
-            current={selected ? selected.entry.path : undefined}
-            open={listOpen}
-            onToggle={() => setListOpen((open) => !open)}
-            controls={listId}
-          />
-          <div className="pane-list-body" id={listId}>
-            <div className="pane-tools">
-              <SearchField
-                value={query}
-                onChange={setQuery}
-                label="Filter paths"
-                placeholder="Filter paths"
-              />
-              <label className="sr-only" htmlFor={showId}>
-                Show
-              </label>
-              <select
-                id={showId}
-                className="select pane-filter"
-                value={status}
-                onChange={(e) => setStatus(e.target.value as StatusFilter)}
-              >
-                <option value="all">All ({entries.length})</option>
-                <option value="modified">Changed ({counts.modified})</option>
-                <option value="added">Added ({counts.added})</option>
-                <option value="removed">Removed ({counts.removed})</option>
-              </select>
-            </div>
-            <p className="pane-caption muted" aria-live="polite">
-              {filtered.length === entries.length
-                ? plural(entries.length, 'changed path')
-                : `${filtered.length} of ${plural(entries.length, 'changed path')}`}
-            </p>
-            {filtered.length === 0 ? (
-              <EmptyState icon="search" title="Nothing matches the filter" />
-            ) : (
-              <PathTree
-                entries={filtered}
-                selected={params.path}
-                onSelect={(t) => {
-                  setParams({ path: t.path });
-                  setListOpen(false);
-                }}
-                label={`Changed files from ${WORDS.entry} ${from} to ${to}`}
-                isFolderEntry={(t) => t.entry.from?.type === 'directory' || t.entry.to?.type === 'directory'}
-                renderMeta={(t) => (
-                  <span
-                    className={`status-dot status-${t.entry.status}`}
-                    title={STATUS_WORDS[t.entry.status]}
-                  >
-                    <span className="sr-only">{STATUS_WORDS[t.entry.status]}</span>
-                    {STATUS_LETTER[t.entry.status]}
-                  </span>
-                )}
-              />
-            )}
-          </div>
-        </aside>
-        <div className="pane pane-detail">
-          {selected ? (
-            <FileDetail key={`${from}:${to}:${selected.path}`} from={from} to={to} entry={selected.entry} />
-          ) : (
-            <EmptyState icon="file" title="Choose a file">
-              Pick a changed path on the left to see what changed.
-            </EmptyState>
-          )}
-        </div>
-      </div>
+      <ChangedPathList
+        entries={entries}
+        counts={counts}
+        title="Changed files"
+        treeLabel={`Changed files from ${WORDS.entry} ${from} to ${to}`}
+        selected={params.path}
+        onSelect={(path) => setParams({ path })}
+        isFolder={(e) => e.from?.type === 'directory' || e.to?.type === 'directory'}
+        renderDetail={(e) => <FileDetail key={`${from}:${to}:${e.path}`} from={from} to={to} entry={e} />}
+      />
     </>
   );
 }

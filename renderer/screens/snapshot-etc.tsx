@@ -1,16 +1,10 @@
-import { useEffect, useId, useMemo, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { BACKEND_WORDS } from '../../shared/backends.ts';
 import type { ConfigDriftItem, PendingMergeView } from '../../shared/snapper.ts';
 import { useOperation } from '../api/queries.ts';
 import { useSnapperEtc } from '../api/snapper-queries.ts';
 import { ConfirmDialog } from '../components/dialog.tsx';
-import {
-  ChooseAllButtons,
-  composeResult,
-  MergePanes,
-  useMergeModel,
-  WholeFileEditor,
-} from '../components/merge-editor.tsx';
+import { composeResult, HunkMerge, HunkTools, useMergeModel } from '../components/merge-editor.tsx';
 import {
   Badge,
   Button,
@@ -62,19 +56,16 @@ function MergeDetail({ merge, snapshot }: { merge: PendingMergeView; snapshot: s
   const key = `snapper|${snapshot}|${merge.path}`;
   const decision = useMergeStore((s) => s.decisions[key]) ?? FALLBACK;
   const patch = useMergeStore((s) => s.patchDecision);
-  const setDecision = useMergeStore((s) => s.setDecision);
   const [showBase, setShowBase] = useState(false);
   const [asking, setAsking] = useState<Pending | null>(null);
   const apply = useOperation('snapshots:apply-merge');
   const undo = useOperation('snapshots:undo-file');
   const toast = useUi((s) => s.toast);
-  const baseId = useId();
   const live = snapshot === '0';
   const composed = useMemo(
     () => (texts && model ? composeResult(file, texts, model, decision.choices) : null),
     [file, texts, model, decision.choices],
   );
-  const changeRegions = model?.regions.filter((r) => r.kind === 'change') ?? [];
   const result =
     decision.mode === 'edit'
       ? { text: decision.editText ?? '', unresolved: 0 }
@@ -134,29 +125,13 @@ function MergeDetail({ merge, snapshot }: { merge: PendingMergeView; snapshot: s
             ]}
           />
           {decision.mode !== 'edit' && (
-            <>
-              <ChooseAllButtons
-                regions={changeRegions.length}
-                onAll={(choice) =>
-                  setDecision(key, {
-                    ...decision,
-                    mode: 'hunks',
-                    choices: choice
-                      ? Object.fromEntries(changeRegions.map((r) => [r.kind === 'change' ? r.id : 0, choice]))
-                      : {},
-                  })
-                }
-              />
-              <label className="check" htmlFor={baseId}>
-                <input
-                  id={baseId}
-                  type="checkbox"
-                  checked={showBase}
-                  onChange={(e) => setShowBase(e.target.checked)}
-                />
-                Show base
-              </label>
-            </>
+            <HunkTools
+              regions={model.regions}
+              decisionKey={key}
+              decision={decision}
+              showBase={showBase}
+              onShowBase={setShowBase}
+            />
           )}
         </div>
       )}
@@ -164,18 +139,8 @@ function MergeDetail({ merge, snapshot }: { merge: PendingMergeView; snapshot: s
         <Notice tone="neutral" title="No line merge for this file">
           <p>One of the versions is not text (binary or too large): keep yours or take the package’s.</p>
         </Notice>
-      ) : decision.mode === 'edit' ? (
-        <WholeFileEditor
-          path={file.path}
-          value={decision.editText ?? ''}
-          onChange={(text) => patch(key, FALLBACK, { editText: text })}
-        />
-      ) : changeRegions.length === 0 ? (
-        <Notice tone="success" title="Yours and the package’s are the same">
-          <p>Nothing to merge; applying removes {merge.mergePath}.</p>
-        </Notice>
       ) : (
-        <MergePanes
+        <HunkMerge
           file={file}
           regions={model.regions}
           decisionKey={key}
@@ -188,6 +153,10 @@ function MergeDetail({ merge, snapshot }: { merge: PendingMergeView; snapshot: s
             yours: 'Yours (local)',
             result: 'Merged',
             upstream: 'Package’s new version',
+          }}
+          same={{
+            title: 'Yours and the package’s are the same',
+            text: `Nothing to merge; applying removes ${merge.mergePath}.`,
           }}
         />
       )}
@@ -248,12 +217,8 @@ function MergeDetail({ merge, snapshot }: { merge: PendingMergeView; snapshot: s
         open={asking !== null}
         title={`${asking?.label ?? 'Apply'}: write ${merge.path}?`}
         confirmLabel="Write into the running system"
-        busy={apply.isPending}
-        error={apply.error}
-        onCancel={() => {
-          setAsking(null);
-          apply.reset();
-        }}
+        operation={apply}
+        onCancel={() => setAsking(null)}
         onConfirm={() => {
           if (!asking) return;
           // The list refetches before the call returns and this file may leave it (the merge is done):

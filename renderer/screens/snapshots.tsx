@@ -75,10 +75,8 @@ function EditDialog({ row, open, onClose }: { row: ChangeRow; open: boolean; onC
       open={open}
       title={`Edit ${WORDS.entry} ${row.numbers}`}
       confirmLabel="Save"
-      busy={modify.isPending}
-      error={modify.error}
+      operation={modify}
       onCancel={() => {
-        modify.reset();
         setProblem(null);
         onClose();
       }}
@@ -348,12 +346,8 @@ function ChangeCard({ row, status }: { row: ChangeRow; status: SnapperStatus }) 
         title={`Delete ${word} ${row.numbers}?`}
         confirmLabel={`Delete ${word}`}
         tone="danger"
-        busy={remove.isPending}
-        error={remove.error}
-        onCancel={() => {
-          setConfirmDelete(false);
-          remove.reset();
-        }}
+        operation={remove}
+        onCancel={() => setConfirmDelete(false)}
         onConfirm={() =>
           remove.mutate(
             { snapshots: numbers },
