@@ -1,4 +1,6 @@
-import { expect, hindsightPerFile, selectorOf, test, version } from './support/hindsight.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { deploymentEtc, expect, hindsightPerFile, selectorOf, test, version } from './support/hindsight.ts';
 
 const hs = hindsightPerFile();
 
@@ -70,4 +72,29 @@ test('another deployment’s /etc can be chosen', async () => {
   await page.getByLabel('Deployment', { exact: true }).selectOption(selectorOf(version(hs, '1.0')));
   await expect(page.getByText(/What 1\.0’s \/etc changed/)).toBeVisible();
   await expect(page.getByRole('tree').getByRole('treeitem', { name: /^fstab/ })).toHaveCount(0);
+});
+
+test('a changed file goes back to the image default in one click, and Undo brings the edit back', async () => {
+  const { page } = hs;
+  const next = version(hs, '3.0');
+  await page.getByLabel('Deployment', { exact: true }).selectOption(selectorOf(next));
+  await page
+    .getByRole('tree')
+    .getByRole('treeitem', { name: /^hosts/ })
+    .click();
+  const etc = deploymentEtc(hs.demo, next);
+  const edited = readFileSync(join(etc, 'hosts'));
+  const image = readFileSync(join(etc, '..', 'usr', 'etc', 'hosts'));
+  expect(edited.equals(image)).toBe(false);
+  const detail = page.getByRole('region', { name: '/etc/hosts' });
+  // 3.0 boots next but does not run: its /etc is read at its boot, so this acts at once.
+  await detail.getByRole('button', { name: 'Restore image default', exact: true }).click();
+  const toast = page.getByRole('status').filter({ hasText: '/etc/hosts is back to the image’s version' });
+  await expect(toast).toBeVisible();
+  expect(readFileSync(join(etc, 'hosts')).equals(image)).toBe(true);
+  await expect(page.getByRole('tree').getByRole('treeitem', { name: /^hosts/ })).toHaveCount(0);
+  await toast.getByRole('button', { name: 'Undo' }).click();
+  await expect(page.getByText('/etc/hosts is as you had it again.')).toBeVisible();
+  expect(readFileSync(join(etc, 'hosts')).equals(edited)).toBe(true);
+  await expect(page.getByRole('tree').getByRole('treeitem', { name: /^hosts/ })).toBeVisible();
 });

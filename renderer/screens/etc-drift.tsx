@@ -4,6 +4,7 @@ import { useDrift, useEtcFile, useOperation } from '../api/queries.ts';
 import { useSystem } from '../api/use-system.ts';
 import { ChangedPathList, StatusBadge } from '../components/changed-path-list.tsx';
 import { SnapshotPicker } from '../components/deployment-picker.tsx';
+import { ConfirmDialog } from '../components/dialog.tsx';
 import { DiffLayoutToggle, type DiffMode, DiffStat, DiffView } from '../components/diff-view.tsx';
 import { Badge, Button, EmptyState, ErrorNotice, Loading, Notice, ScreenHeader } from '../components/ui.tsx';
 import { hunksFor } from '../lib/diff-rows.ts';
@@ -82,7 +83,86 @@ export function LockedFile({ path }: { path: string }) {
   );
 }
 
-function FileDetail({ deployment, entry }: { deployment: string; entry: EtcDriftEntry }) {
+/**
+ * Puts one path back to what the image ships (usr/etc). A deployment that is not running reads its
+ * /etc only at its boot: one click, with Undo. The running /etc changes under running programs, so
+ * that asks first.
+ */
+function RestoreDefault({
+  deployment,
+  entry,
+  running,
+}: {
+  deployment: string;
+  entry: EtcDriftEntry;
+  running: boolean;
+}) {
+  const restore = useOperation('etc:restore');
+  const undo = useOperation('etc:undo');
+  const toast = useUi((s) => s.toast);
+  const [confirm, setConfirm] = useState(false);
+  const what = entry.base ? 'the image’s version' : 'nothing (the image has no such file)';
+  // Promises rather than mutate's callbacks: the detail unmounts once the path leaves the list, and
+  // react-query drops the callbacks of an unmounted component.
+  const undoRestore = (backupId: string) =>
+    void undo
+      .mutateAsync({ backupId })
+      .then(() => toast('success', `/etc/${entry.path} is as you had it again.`, { topic: 'etc-restore' }))
+      .catch((error: Error) => toast('danger', `Undo failed: ${error.message}`, { topic: 'etc-restore' }));
+  const run = () =>
+    void restore
+      .mutateAsync({
+        deployment,
+        path: { path: entry.path, ...(entry.pathBase64 ? { pathBase64: entry.pathBase64 } : {}) },
+        ...(running ? { allowBooted: true } : {}),
+      })
+      .then((result) => {
+        setConfirm(false);
+        toast('success', `/etc/${entry.path} is back to ${what}.`, {
+          topic: 'etc-restore',
+          action: { label: 'Undo', run: () => undoRestore(result.backupId) },
+        });
+      })
+      // The error stays on the button (or in the dialog) through restore.error.
+      .catch(() => {});
+  return (
+    <>
+      <Button
+        icon="undo"
+        busy={!confirm && restore.isPending}
+        onClick={() => (running ? setConfirm(true) : run())}
+      >
+        {running ? 'Restore image default…' : 'Restore image default'}
+      </Button>
+      {!confirm && restore.error && (
+        <ErrorNotice error={restore.error} compact title="Nothing was restored" />
+      )}
+      <ConfirmDialog
+        open={confirm}
+        title={`Restore /etc/${entry.path} on the running system?`}
+        confirmLabel="Restore"
+        operation={restore}
+        onCancel={() => setConfirm(false)}
+        onConfirm={run}
+      >
+        <p>
+          It becomes {what} at once, under the programs running now. A backup is kept; Undo puts your version
+          back.
+        </p>
+      </ConfirmDialog>
+    </>
+  );
+}
+
+function FileDetail({
+  deployment,
+  entry,
+  running,
+}: {
+  deployment: string;
+  entry: EtcDriftEntry;
+  running: boolean;
+}) {
   const [mode, setMode] = useState<DiffMode>('split');
   const wantsContent = entry.content === 'text';
   const file = useEtcFile(wantsContent ? deployment : undefined, entry.path);
@@ -105,6 +185,11 @@ function FileDetail({ deployment, entry }: { deployment: string; entry: EtcDrift
           ))}
           {wantsContent && file.data && <DiffStat hunks={hunks} />}
         </div>
+        {entry.local?.type !== 'directory' && entry.base?.type !== 'directory' && (
+          <div className="file-actions">
+            <RestoreDefault deployment={deployment} entry={entry} running={running} />
+          </div>
+        )}
       </header>
       <MetaTable base={entry.base} local={entry.local} />
       {entry.content === 'binary' ? (
@@ -220,7 +305,12 @@ export function EtcDriftScreen() {
           // Open the first changed file so the screen never starts empty.
           autoSelect={(shown) => shown.find((e) => e.content === 'text') ?? shown[0]}
           renderDetail={(e) => (
-            <FileDetail key={`${deployment}:${e.path}`} deployment={deployment} entry={e} />
+            <FileDetail
+              key={`${deployment}:${e.path}`}
+              deployment={deployment}
+              entry={e}
+              running={d?.booted === true}
+            />
           )}
         />
       )}
