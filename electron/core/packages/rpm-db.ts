@@ -58,6 +58,28 @@ export function forEachRpmHeader(
   visit: (blob: Buffer, where: string) => void,
   label = file,
 ): void {
+  withReadableDatabase(file, label, (path) => eachHeader(path, label, visit));
+}
+
+/**
+ * Calls `visit` with the header blobs of the packages named in `names` only, found through rpm's own
+ * `Name` index table, so that reading a few packages out of a full database does not decode every
+ * header. A database without that table is scanned whole and filtered by the NAME tag. Several
+ * headers may carry one name (multilib, installonly kernels): all are visited.
+ */
+export function forEachRpmHeaderNamed(
+  file: string,
+  names: Iterable<string>,
+  visit: (blob: Buffer, where: string) => void,
+  label = file,
+): void {
+  const wanted = new Set(names);
+  if (wanted.size === 0) return;
+  withReadableDatabase(file, label, (path) => eachHeader(path, label, visit, wanted));
+}
+
+/** Opens `file` where it lies, or a private copy of it (with its `-wal`) when it is in WAL mode. */
+function withReadableDatabase(file: string, label: string, body: (path: string) => void): void {
   let size: number;
   try {
     const stat = statSync(file);
@@ -74,7 +96,7 @@ export function forEachRpmHeader(
   const header = readPrefix(file, Math.min(size, SQLITE_HEADER));
   checkMagic(header, label);
   if (!isWalMode(header)) {
-    eachHeader(file, label, visit);
+    body(file);
     return;
   }
   withPrivateDir((dir) => {
@@ -89,7 +111,7 @@ export function forEachRpmHeader(
         `cannot read ${label}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
       );
     }
-    eachHeader(copy, label, visit);
+    body(copy);
   });
 }
 
@@ -118,8 +140,16 @@ function openDatabase(path: string): BetterSqlite3.Database {
   return new Database(path, { readonly: true, fileMustExist: true });
 }
 
-/** Opens one database file, visits its header blobs and closes it; `label` names it in errors. */
-function eachHeader(path: string, label: string, visit: (blob: Buffer, where: string) => void): void {
+/**
+ * Opens one database file, visits its header blobs and closes it; `label` names it in errors. With
+ * `names`, only the headers whose NAME is one of them (through the Name index when there is one).
+ */
+function eachHeader(
+  path: string,
+  label: string,
+  visit: (blob: Buffer, where: string) => void,
+  names?: Set<string>,
+): void {
   let db: BetterSqlite3.Database;
   try {
     db = openDatabase(path);
@@ -130,6 +160,10 @@ function eachHeader(path: string, label: string, visit: (blob: Buffer, where: st
     const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'Packages'").get();
     if (!table)
       throw new HindsightError('unreadable', `${label} has no Packages table (not an rpm database)`);
+    if (names) {
+      eachNamedHeader(db, label, names, visit);
+      return;
+    }
     const rows = db.prepare('SELECT hnum, blob FROM Packages ORDER BY hnum');
     // iterate, not all: a full Fedora database holds ~100 MB of headers.
     for (const row of rows.iterate() as IterableIterator<{ hnum: unknown; blob: unknown }>) {
@@ -142,6 +176,36 @@ function eachHeader(path: string, label: string, visit: (blob: Buffer, where: st
     throw new HindsightError('unreadable', `cannot read ${label}: ${sqliteMessage(error)}`);
   } finally {
     db.close();
+  }
+}
+
+function eachNamedHeader(
+  db: BetterSqlite3.Database,
+  label: string,
+  names: Set<string>,
+  visit: (blob: Buffer, where: string) => void,
+): void {
+  const indexed = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'Name'").get();
+  const query = indexed
+    ? db.prepare(
+        'SELECT DISTINCT p.hnum AS hnum, p.blob AS blob FROM Name n JOIN Packages p ON p.hnum = n.hnum WHERE n.key = ? ORDER BY p.hnum',
+      )
+    : db.prepare('SELECT hnum, blob FROM Packages ORDER BY hnum');
+  const seen = new Set<number>();
+  for (const name of indexed ? [...names] : [null]) {
+    const rows = (name === null ? query.iterate() : query.iterate(name)) as IterableIterator<{
+      hnum: unknown;
+      blob: unknown;
+    }>;
+    for (const row of rows) {
+      const where = `${label} package #${String(row.hnum)}`;
+      if (!Buffer.isBuffer(row.blob)) throw new HindsightError('unreadable', `${where} is not a header blob`);
+      if (seen.has(Number(row.hnum))) continue;
+      seen.add(Number(row.hnum));
+      // The index is rpm's own, but only the header itself is trusted to say what it is.
+      if (!names.has(parseRpmHeaderBlob(row.blob, where).name)) continue;
+      visit(row.blob, where);
+    }
   }
 }
 

@@ -21,6 +21,13 @@ export const RPMTAG = {
   SUMMARY: 1004,
   SIZE: 1009,
   ARCH: 1022,
+  OLDFILENAMES: 1027,
+  CHANGELOGTIME: 1080,
+  CHANGELOGNAME: 1081,
+  CHANGELOGTEXT: 1082,
+  DIRINDEXES: 1116,
+  BASENAMES: 1117,
+  DIRNAMES: 1118,
   LONGSIZE: 5009,
 } as const;
 
@@ -207,4 +214,103 @@ export function rpmEvr(header: Pick<RpmHeader, 'epoch' | 'version' | 'release'>)
 export function headerToPackage(header: RpmHeader): PackageEntry | null {
   if (PSEUDO_PACKAGES.has(header.name)) return null;
   return { name: header.name, version: rpmEvr(header), arch: header.arch ?? '(none)' };
+}
+
+/**
+ * Array-valued tags of a header blob that parseRpmHeaderBlob has already checked (sizes, offsets in
+ * range, the region): changelogs, file names. Every value read is checked to stay inside the data,
+ * and string arrays can be read in part, so a kernel's thousands of changelog entries are not all
+ * decoded to show the first few.
+ */
+export class RpmTagReader {
+  private readonly view: DataView;
+  private readonly dataStart: number;
+  private readonly dl: number;
+  private readonly entries = new Map<number, Entry>();
+
+  constructor(
+    private readonly blob: Uint8Array,
+    private readonly label = 'rpm header',
+  ) {
+    this.view = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
+    const il = this.view.getUint32(0);
+    this.dl = this.view.getUint32(4);
+    this.dataStart = PREAMBLE + il * ENTRY_SIZE;
+    // Later entries (dribbles added at install time) override the region, as in rpm's headerImport.
+    for (let i = 0; i < il; i++) {
+      const at = PREAMBLE + i * ENTRY_SIZE;
+      this.entries.set(this.view.getInt32(at), {
+        tag: this.view.getInt32(at),
+        type: this.view.getUint32(at + 4),
+        offset: this.view.getInt32(at + 8),
+        count: this.view.getUint32(at + 12),
+      });
+    }
+  }
+
+  private fail(reason: string): never {
+    throw new HindsightError('unreadable', `${this.label} is corrupt: ${reason}`);
+  }
+
+  count(tag: number): number {
+    return this.entries.get(tag)?.count ?? 0;
+  }
+
+  /**
+   * The first `limit` strings of a string tag as raw bytes (views into the blob, not copies), or
+   * null when the header has no such tag.
+   */
+  rawStrings(tag: number, limit = Number.POSITIVE_INFINITY): Uint8Array[] | null {
+    const entry = this.entries.get(tag);
+    if (!entry) return null;
+    if (entry.type !== TYPE.STRING_ARRAY && entry.type !== TYPE.STRING && entry.type !== TYPE.I18NSTRING) {
+      this.fail(`tag ${tag} has type ${entry.type}, not strings`);
+    }
+    const out: Uint8Array[] = [];
+    let at = this.dataStart + entry.offset;
+    const end = this.dataStart + this.dl;
+    const n = Math.min(entry.count, limit);
+    for (let i = 0; i < n; i++) {
+      const nul = this.blob.indexOf(0, at);
+      if (nul < 0 || nul >= end) this.fail(`tag ${tag} string ${i} is not terminated`);
+      out.push(this.blob.subarray(at, nul));
+      at = nul + 1;
+    }
+    return out;
+  }
+
+  /** Like rawStrings, decoded as UTF-8 (a stray byte becomes U+FFFD rather than an error). */
+  strings(tag: number, limit?: number): string[] | null {
+    return this.rawStrings(tag, limit)?.map((bytes) => utf8.decode(bytes)) ?? null;
+  }
+
+  /** The first `limit` values of an integer tag (8, 16 or 32 bits, unsigned), or null. */
+  numbers(tag: number, limit = Number.POSITIVE_INFINITY): number[] | null {
+    const entry = this.entries.get(tag);
+    if (!entry) return null;
+    const width =
+      entry.type === TYPE.INT32
+        ? 4
+        : entry.type === TYPE.INT16
+          ? 2
+          : entry.type === TYPE.CHAR || entry.type === TYPE.INT8
+            ? 1
+            : 0;
+    if (width === 0) this.fail(`tag ${tag} has type ${entry.type}, not numbers`);
+    if (entry.offset + width * entry.count > this.dl) this.fail(`tag ${tag} runs past the data`);
+    const out: number[] = [];
+    const start = this.dataStart + entry.offset;
+    const n = Math.min(entry.count, limit);
+    for (let i = 0; i < n; i++) {
+      const at = start + i * width;
+      out.push(
+        width === 4
+          ? this.view.getUint32(at)
+          : width === 2
+            ? this.view.getUint16(at)
+            : this.view.getUint8(at),
+      );
+    }
+    return out;
+  }
 }
