@@ -19,12 +19,15 @@ import type {
 } from './snapper.ts';
 import type {
   AuditRecord,
+  DeltaChangelogs,
+  DiskUsageReport,
   EtcApplyResult,
   EtcBackupList,
   EtcBackupRemoved,
   EtcDriftReport,
   EtcFileView,
   EtcMergeReport,
+  FilesDiffReport,
   OperationResult,
   OstreeFeatures,
   PackageDelta,
@@ -32,6 +35,7 @@ import type {
   RollbackPreview,
   SnapperPackageDelta,
   StatusReport,
+  TreeFileView,
   UpgradeCheck,
 } from './types.ts';
 
@@ -132,6 +136,18 @@ export const helperParams = {
   etcFile: p({ deployment: selectorSchema, path: etcPathSchema, target: selectorSchema.optional() }),
   etcMerge: p({ source: selectorSchema, target: selectorSchema }),
   rollbackPreview: p({ target: selectorSchema.optional() }),
+  /** What each deployment holds on disk and frees when removed, with the space of the sysroot and /boot. */
+  diskUsage: p({}),
+  /** Files between two deployments or commits, as ostree diff lists them, with their owning packages. */
+  filesDiff: p({
+    from: selectorSchema,
+    to: selectorSchema,
+    paths: z.array(treePathSchema).max(64).optional(),
+  }),
+  /** One path of two deployments or commits, for a diff view. */
+  fileView: p({ from: selectorSchema, to: selectorSchema, path: treePathSchema }),
+  /** Changelog entries of every changed package between two deployments or commits. */
+  packageChangelogs: p({ from: selectorSchema, to: selectorSchema }),
   history: p({ limit: z.number().int().min(1).max(10_000).optional() }),
   upgradeCheck: p({}),
   rollback: p({ to: selectorSchema.optional() }),
@@ -190,6 +206,10 @@ export interface HelperResults {
   etcFile: EtcFileView;
   etcMerge: EtcMergeReport;
   rollbackPreview: RollbackPreview;
+  diskUsage: DiskUsageReport;
+  filesDiff: FilesDiffReport;
+  fileView: TreeFileView;
+  packageChangelogs: DeltaChangelogs;
   history: AuditRecord[];
   upgradeCheck: UpgradeCheck;
   rollback: OperationResult;

@@ -8,6 +8,7 @@ import {
   refspecSchema,
   resolutionSchema,
   selectorSchema,
+  treePathSchema,
 } from './schemas.ts';
 import type { AuditRecord, ProgressEvent } from './types.ts';
 
@@ -51,6 +52,16 @@ export const ipcRequests = {
   'app:info': empty,
   'sysroot:status': empty,
   'packages:delta': z.object({ from: selectorSchema, to: selectorSchema }).strict(),
+  'files:diff': z
+    .object({
+      from: selectorSchema,
+      to: selectorSchema,
+      paths: z.array(treePathSchema).max(64).optional(),
+    })
+    .strict(),
+  'files:view': z.object({ from: selectorSchema, to: selectorSchema, path: treePathSchema }).strict(),
+  'packages:changelogs': z.object({ from: selectorSchema, to: selectorSchema }).strict(),
+  'disk:usage': empty,
   'etc:drift': z.object({ deployment: selectorSchema, diffs: z.boolean().optional() }).strict(),
   'etc:file': z
     .object({ deployment: selectorSchema, path: etcPathSchema, target: selectorSchema.optional() })
@@ -118,6 +129,10 @@ export interface IpcResponses {
   'app:info': AppInfo;
   'sysroot:status': HelperResults['status'];
   'packages:delta': HelperResults['packageDelta'];
+  'files:diff': HelperResults['filesDiff'];
+  'files:view': HelperResults['fileView'];
+  'packages:changelogs': HelperResults['packageChangelogs'];
+  'disk:usage': HelperResults['diskUsage'];
   'etc:drift': HelperResults['etcDrift'];
   'etc:file': HelperResults['etcFile'];
   'etc:merge': HelperResults['etcMerge'];

@@ -7,6 +7,7 @@ import type {
   MergeResult,
   PackageFormat,
   SnapperSnapshotRef,
+  TreeFileView,
 } from './types.ts';
 
 export type { FileChangeCounts, FileChangeEntry, FileChangeKind } from './types.ts';
@@ -100,14 +101,8 @@ export interface SnapperFilesReport {
   truncated: boolean;
 }
 
-/** One path of two snapshots, for a diff view; text is absent for binary, large or non-files. */
-export interface SnapperFileView {
-  path: string;
-  pathBase64?: string;
-  from: EtcFileSide;
-  to: EtcFileSide;
-  hunks?: DiffHunk[];
-}
+/** One path of two snapshots, for a diff view. */
+export type SnapperFileView = TreeFileView;
 
 /** A config file that is not as its package installed it (`rpm -V`, `dpkg --verify`). */
 export interface ConfigDriftItem {

@@ -112,6 +112,121 @@ export interface PackageDelta<Ref = SnapshotRef> {
   files: FileCounts;
 }
 
+/** Changelog entries between the two versions of a changed package (packages/changelog.ts). */
+export interface ChangelogEntry {
+  /** The version the entry is for; null when the entry names none (rpm entries may not). */
+  version: string | null;
+  /** ISO 8601 (UTC); null when the date could not be read. */
+  date: string | null;
+  /** `Name <mail>`, as the entry gives it (rpm: without the trailing version). */
+  author: string;
+  /** The entry's lines as written (dpkg: the change lines, indented; rpm: CHANGELOGTEXT). */
+  text: string;
+}
+
+export interface PackageChangelog {
+  entries: ChangelogEntry[];
+  /** CVE ids the entries name, upper case, each once, in the order they first appear. */
+  cves: string[];
+  /** True when entries or text were cut at the caps below, or the file was only read in part. */
+  truncated?: boolean;
+  /** The file or database the entries came from, relative to the tree. */
+  source: string;
+}
+
+export interface PackageChangelogChange extends PackageChange {
+  /**
+   * `upgrade`: entries between the two versions, read from the newer tree. `downgrade`: entries
+   * between the versions read from the older tree's package, i.e. what going back loses.
+   */
+  direction: 'upgrade' | 'downgrade';
+  changelog: PackageChangelog | null;
+}
+
+export interface DeltaChangelogs {
+  packages: PackageChangelogChange[];
+  /** CVE ids named by the upgrades' entries, each once ("fixes 3 CVEs"). */
+  cvesFixed: string[];
+  /** CVE ids named by the entries a downgrade loses, each once. */
+  cvesLost: string[];
+  /** Packages whose changelog could not be read (a corrupt database or file), with the reason. */
+  problems: string[];
+}
+
+/** One path of two trees (deployments, commits, snapshots), for a diff view. */
+export interface TreeFileView {
+  path: string;
+  pathBase64?: string;
+  from: EtcFileSide;
+  to: EtcFileSide;
+  hunks?: DiffHunk[];
+}
+
+/** Files between two deployments or commits, each with its owning package where the database says. */
+export interface FilesDiffReport {
+  from: SnapshotRef;
+  to: SnapshotRef;
+  entries: (FileChangeEntry & { package?: string })[];
+  counts: FileChangeCounts;
+  /** More entries differ than were sent (the first of them, in tree order, are). */
+  truncated: boolean;
+}
+
+/** What each deployment costs on disk and what removing it frees (core/ostree/disk-usage.ts). */
+export interface DeploymentDiskUsage {
+  stateroot: string;
+  checksum: string;
+  serial: number;
+  index: number;
+  /**
+   * Bytes allocated (st_blocks × 512) to inodes of the deployment folder no other deployment folder
+   * holds: its /etc (a copy, never hardlinked), its directories, and files of its image no other
+   * deployment shares. What `du -s -B1 OTHER_DEPLOYMENTS… THIS` prints for THIS.
+   */
+  uniqueBytes: number;
+  /** The same inodes by apparent size (st_size), as `du -s -b` counts. */
+  apparentUniqueBytes: number;
+  /** Bytes allocated to its kernel folder in /boot (`boot/ostree/OS-BOOTCSUM`); 0 when it has none yet. */
+  bootBytes: number;
+  /** Another deployment boots the same kernel folder (same boot checksum), so removal leaves it. */
+  bootShared: boolean;
+  /** The kernel folder, or null when the deployment has no boot entry (a staged one, before shutdown). */
+  bootPath: string | null;
+  /**
+   * What `ostree admin undeploy` of this deployment alone frees, the others staying: its own inodes
+   * that no ref keeps in the repository, its repository metadata no ref or other deployment reaches,
+   * its .origin file, and its kernel folder unless shared. Includes freedInBoot.
+   */
+  freedByRemoval: number;
+  /**
+   * The part of freedByRemoval only /boot holds: its kernel folder and loader entry. A kernel that is
+   * a hardlink of the deployment's own file (ostree links it when /boot is not a filesystem of its
+   * own) counts with the deployment, since the space comes back there.
+   */
+  freedInBoot: number;
+  /** Entries walked in the deployment folder. */
+  entries: number;
+}
+
+export interface FilesystemSpace {
+  path: string;
+  /** Size of the filesystem in bytes. */
+  total: number;
+  /** Bytes an unprivileged writer can still use (df's Avail: f_bavail × f_bsize). */
+  free: number;
+}
+
+export interface DiskUsageReport {
+  deployments: DeploymentDiskUsage[];
+  sysroot: FilesystemSpace | null;
+  boot: (FilesystemSpace & { sameFilesystemAsSysroot: boolean }) | null;
+  /** Folders or files that could not be read, and other reasons a number may be short; never fatal. */
+  problems: string[];
+  /** What the numbers leave out, in words. */
+  note: string;
+  elapsedMs: number;
+}
+
 /** A snapper snapshot named in a delta: its number (0 is "current", the live root) and what snapper lists for it. */
 export interface SnapperSnapshotRef {
   number: number;

@@ -1,12 +1,16 @@
 import type {
   AuditRecord,
+  DeltaChangelogs,
   Deployment,
+  DiskUsageReport,
   EtcApplyResult,
   EtcBackupList,
   EtcDriftEntry,
   EtcDriftReport,
   EtcMergeReport,
   EtcPath,
+  FileChangeCounts,
+  FileChangeEntry,
   OperationResult,
   PackageDelta,
   ProgressEvent,
@@ -447,4 +451,98 @@ export function formatProgress(event: ProgressEvent): string {
     parts.push(`${Math.round(event.fraction * 100)}%`);
   else if (event.message) parts.push(event.message);
   return `${parts.join(', ')}\n`;
+}
+
+const FILE_LETTER = { added: 'A', removed: 'D', modified: 'M' } as const;
+const FILE_STYLE = { added: 'green', removed: 'red', modified: 'yellow' } as const;
+
+/** `files diff` on OSTree: ostree diff's letters, then what changed and the owning package. */
+export function formatFilesDiff(diff: {
+  from: SnapshotRef;
+  to: SnapshotRef;
+  entries: (FileChangeEntry & { package?: string })[];
+  counts: FileChangeCounts;
+}): string {
+  const lines = [`<<< ${describeSnapshot(diff.from)}`, `>>> ${describeSnapshot(diff.to)}`, ''];
+  for (const e of diff.entries) {
+    const what = e.status === 'modified' && e.changes.length ? `  (${e.changes.join(', ')})` : '';
+    const owner = e.package ? `  [${e.package}]` : '';
+    lines.push(`${paint(FILE_STYLE[e.status], FILE_LETTER[e.status])} ${e.path}${what}${owner}`);
+  }
+  if (diff.entries.length) lines.push('');
+  const { added, removed, modified } = diff.counts;
+  lines.push(
+    diff.entries.length ? `${added} added, ${removed} removed, ${modified} modified.` : 'No files differ.',
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+/** `packages diff --changelogs`: each changed package's entries, newest first, and the CVEs named. */
+export function formatChangelogs(changelogs: DeltaChangelogs): string {
+  const lines: string[] = [];
+  for (const p of changelogs.packages) {
+    const arrow = p.direction === 'upgrade' ? '→' : '← back to';
+    lines.push(paint('bold', `${p.name} ${p.from} ${arrow} ${p.to}`));
+    if (!p.changelog) {
+      lines.push('  (no changelog in the package)', '');
+      continue;
+    }
+    if (p.direction === 'downgrade') lines.push('  Going back loses:');
+    for (const entry of p.changelog.entries) {
+      lines.push(
+        `  ${paint('cyan', entry.version ?? '(no version)')}  ${entry.author}${entry.date ? `  ${entry.date.slice(0, 10)}` : ''}`,
+      );
+      for (const line of entry.text.split('\n')) if (line.trim()) lines.push(`    ${line.trim()}`);
+    }
+    if (p.changelog.truncated) lines.push('  … (cut short)');
+    lines.push('');
+  }
+  const fixed = changelogs.cvesFixed.length;
+  lines.push(
+    fixed
+      ? `Fixes ${fixed} CVE${fixed === 1 ? '' : 's'}: ${changelogs.cvesFixed.join(', ')}.`
+      : 'Names no CVEs.',
+  );
+  if (changelogs.cvesLost.length)
+    lines.push(
+      `Going back loses fixes for ${changelogs.cvesLost.length}: ${changelogs.cvesLost.join(', ')}.`,
+    );
+  for (const problem of changelogs.problems) lines.push(paint('yellow', `Not read: ${problem}`));
+  return `${lines.join('\n')}\n`;
+}
+
+/** Binary units as the app shows them: 412 MB, 38 MB, 1.2 GB. */
+function bytesText(n: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let value = n;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${unit === 0 || value >= 10 ? Math.round(value) : value.toFixed(1)} ${units[unit]}`;
+}
+
+/** `hindsight disk`: what each deployment holds alone and what removing it frees, then free space. */
+export function formatDisk(usage: DiskUsageReport, report: StatusReport): string {
+  const rows = [['#', 'VERSION', 'COMMIT', 'ONLY IT HOLDS', 'REMOVING IT FREES', 'KERNEL IN /BOOT']];
+  for (const d of usage.deployments) {
+    const dep = report.deployments.find((x) => sameDeployment(x, d));
+    rows.push([
+      String(d.index),
+      dep?.version ?? '-',
+      `${d.checksum.slice(0, 10)}.${d.serial}`,
+      bytesText(d.uniqueBytes),
+      `${bytesText(d.freedByRemoval)} (${bytesText(d.freedInBoot)} in /boot)`,
+      d.bootPath ? `${bytesText(d.bootBytes)}${d.bootShared ? ', shared' : ''}` : '-',
+    ]);
+  }
+  const space = (s: { path: string; total: number; free: number } | null, name: string): string =>
+    s ? `${name} (${s.path}): ${bytesText(s.free)} free of ${bytesText(s.total)}` : `${name}: unknown`;
+  const lines = [table(rows), ''];
+  lines.push(space(usage.sysroot, 'Sysroot'));
+  if (usage.boot && !usage.boot.sameFilesystemAsSysroot) lines.push(space(usage.boot, '/boot'));
+  else if (usage.boot) lines.push('/boot is on the same filesystem.');
+  for (const problem of usage.problems) lines.push(paint('yellow', `Not read: ${problem}`));
+  return `${lines.join('\n')}\n`;
 }

@@ -9,9 +9,12 @@ import { readStatus } from '../core/ostree/sysroot.ts';
 import { detectBackend } from '../core/system/detect.ts';
 import type { HelperClient } from '../helper/helper-client.ts';
 import {
+  formatChangelogs,
+  formatDisk,
   formatDrift,
   formatEtcApply,
   formatEtcBackups,
+  formatFilesDiff,
   formatHistory,
   formatMerge,
   formatOperation,
@@ -35,13 +38,18 @@ const usage = (
 
 Commands:
   status                         deployments and their states
-  packages diff FROM TO          package delta between two deployments or commits
-  files diff FROM TO [PATH...]   files that differ between two snapshots, optionally only under PATHs
-                                 (snapper roots only so far)
+  packages diff FROM TO [--changelogs]
+                                 package delta between two deployments or commits; --changelogs adds
+                                 each changed package's changelog entries and the CVEs they name
+  files diff FROM TO [PATH...]   files that differ between two deployments, commits or snapshots (as
+                                 ostree diff or snapper status list them), optionally only under PATHs
+  files show DEPLOYMENT PATH     print one file of a deployment (its own /etc) or a commit
   etc drift [DEPLOYMENT] [--diff]
                                  /etc changes of a deployment against its image's defaults
   etc merge SOURCE TARGET        what happens to SOURCE's /etc edits on the way to TARGET
   rollback-preview [TARGET]      what rolling back to TARGET (default: rollback) changes
+  disk                           what each deployment holds alone, what removing it frees (and how
+                                 much of that is in /boot), and the free space of the sysroot and /boot
   demo [DIR]                     build a real demo sysroot (default: ${demoDir})
   serve [--port N]               browser mode: serve the app on 127.0.0.1, print a one-time address
   start                          the desktop app (browser mode when the Electron binary is missing)
@@ -96,6 +104,8 @@ are OSTree's.`;
 export interface CliIo {
   out(text: string): void;
   err(text: string): void;
+  /** Raw bytes to stdout (`files show`); absent: written as UTF-8 text through `out`. */
+  outBytes?(bytes: Buffer): void;
   /** Whether out and err are terminals, for --color=auto (absent: neither is). */
   tty?: { out: boolean; err: boolean };
 }
@@ -122,6 +132,7 @@ const OPTIONS = {
   cleanup: { type: 'string' },
   snapper: { type: 'string' },
   from: { type: 'string' },
+  changelogs: { type: 'boolean', default: false },
 } as const;
 
 const TAKES = ['merged', 'local', 'upstream'] as const;
@@ -409,7 +420,26 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           const n = notes.get(noteKey(d));
           return { ...d, note: n?.note || null, label: n?.label ?? null };
         });
-        emit({ deployments: withNotes, stagedUpdate: report.stagedUpdate }, formatStatus(report, notes));
+        // JSON readers get what each deployment costs on disk; the table stays as quick as ostree's.
+        const disk = json ? (await import('../core/ostree/disk-usage.ts')).diskUsage(report) : undefined;
+        emit(
+          { deployments: withNotes, stagedUpdate: report.stagedUpdate, disk },
+          formatStatus(report, notes),
+        );
+        return 0;
+      }
+      case 'disk': {
+        want(rest, 0, 0, 'disk');
+        const system = await openTarget();
+        if (system.kind === 'snapper')
+          throw new HindsightError(
+            'unsupported',
+            'disk reads OSTree deployments; snapper keeps its snapshots as btrfs subvolumes',
+          );
+        const report = await system.read();
+        const { diskUsage } = await import('../core/ostree/disk-usage.ts');
+        const usage = diskUsage(report);
+        emit(usage, formatDisk(usage, report));
         return 0;
       }
       case 'packages': {
@@ -429,6 +459,12 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         }
         const report = await system.read();
         const delta = await system.packageDelta(report, from, to);
+        if (values.changelogs) {
+          const { packageChangelogs } = await import('../core/packages/package-delta.ts');
+          const changelogs = await packageChangelogs(report, from, to);
+          emit({ ...delta, changelogs }, `${formatPackageDelta(delta)}\n${formatChangelogs(changelogs)}`);
+          return 0;
+        }
         emit(delta, formatPackageDelta(delta));
         return 0;
       }
@@ -445,15 +481,30 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           emit(result, formatSnapperOperation(result));
           return 0;
         }
-        if (rest[0] !== 'diff') throw usageError('usage: hindsight files diff FROM TO [PATH...]');
+        if (rest[0] === 'show') {
+          want(rest, 3, 3, 'files show DEPLOYMENT|COMMIT PATH');
+          const system = await openTarget();
+          if (system.kind === 'snapper')
+            throw new HindsightError(
+              'unsupported',
+              'files show reads OSTree deployments and commits; on snapper, read .snapshots/N/snapshot/PATH',
+            );
+          const { showFile } = await import('../core/ostree/files-diff.ts');
+          const bytes = showFile(await system.read(), rest[1] as string, rest[2] as string);
+          if (json) emit({ path: rest[2], size: bytes.length, base64: bytes.toString('base64') }, '');
+          else (io.outBytes ?? ((b: Buffer) => io.out(b.toString('utf8'))))(bytes);
+          return 0;
+        }
+        if (rest[0] !== 'diff') throw usageError('usage: hindsight files diff|show|restore ...');
         want(rest, 3, Number.POSITIVE_INFINITY, 'files diff FROM TO [PATH...]');
         const system = await openTarget();
-        // OSTree deployments get this view later (issue 15); until then one line, not a wrong answer.
-        if (system.kind !== 'snapper')
-          throw new HindsightError(
-            'unsupported',
-            `files diff is not supported on OSTree sysroots yet (${system.root} is not a snapper root)`,
-          );
+        if (system.kind !== 'snapper') {
+          const report = await system.read();
+          const { filesDiff } = await import('../core/ostree/files-diff.ts');
+          const diff = filesDiff(report, rest[1] as string, rest[2] as string, rest.slice(3));
+          emit(diff, formatFilesDiff(diff));
+          return 0;
+        }
         const report = await system.read();
         const { snapshotFiles } = await import('../core/snapper/files.ts');
         const files = snapshotFiles(report, rest[1] as string, rest[2] as string, rest.slice(3));

@@ -15,9 +15,11 @@ import type { AuditRecord, ProgressEvent } from '../../shared/types.ts';
 import { requireRootSafe, withConfinement } from '../core/confined-fs.ts';
 import { etcDrift } from '../core/etc/etc-drift.ts';
 import { etcMerge } from '../core/etc/etc-merge.ts';
+import { diskUsage } from '../core/ostree/disk-usage.ts';
+import { filesDiff, fileView } from '../core/ostree/files-diff.ts';
 import { printable } from '../core/ostree/selectors.ts';
 import { changesNeedRoot } from '../core/ostree/sysroot.ts';
-import { packageDelta } from '../core/packages/package-delta.ts';
+import { packageChangelogs, packageDelta } from '../core/packages/package-delta.ts';
 import { rollbackPreview } from '../core/rollback-preview.ts';
 import { detectBackend } from '../core/system/detect.ts';
 import { type OperationContext, status } from './context.ts';
@@ -60,6 +62,9 @@ type Handlers = {
   [M in HelperMethod]: (ctx: OperationContext, params: HelperParams<M>) => Promise<HelperResult<M>>;
 };
 
+/** Entries one files answer carries (the app lists them virtualised; the counts cover every one). */
+const MAX_FILE_ENTRIES = 50_000;
+
 const handlers: Handlers = {
   status: (ctx) => status(ctx),
   packageDelta: async (ctx, p) => packageDelta(await status(ctx), p.from, p.to),
@@ -67,6 +72,20 @@ const handlers: Handlers = {
   etcFile: async (ctx, p) => etcFile(await status(ctx), p),
   etcMerge: async (ctx, p) => etcMerge(await status(ctx), p.source, p.target),
   rollbackPreview: async (ctx, p) => rollbackPreview(await status(ctx), p.target ?? 'rollback'),
+  diskUsage: async (ctx) => diskUsage(await status(ctx)),
+  filesDiff: async (ctx, p) => {
+    const diff = filesDiff(
+      await status(ctx),
+      p.from,
+      p.to,
+      (p.paths ?? []).map((path) => path.path),
+    );
+    // One answer carries at most this many entries; the counts still cover all of them.
+    const entries = diff.entries.slice(0, MAX_FILE_ENTRIES);
+    return { ...diff, entries, truncated: entries.length < diff.entries.length };
+  },
+  fileView: async (ctx, p) => fileView(await status(ctx), p.from, p.to, p.path.path),
+  packageChangelogs: async (ctx, p) => packageChangelogs(await status(ctx), p.from, p.to),
   history: async (ctx, p) =>
     readAudit(
       ctx.backend === 'snapper' ? snapperStateDir(ctx.sysroot) : stateDirFor(await status(ctx)),

@@ -112,6 +112,10 @@ export function createHandlers(ctx: HandlerContext): Handlers {
       rememberedPackageDelta(await read('status', {}), request.from, request.to, ctx.cache, () =>
         read('packageDelta', request),
       ),
+    'files:diff': (request) => read('filesDiff', request),
+    'files:view': (request) => read('fileView', request),
+    'packages:changelogs': (request) => read('packageChangelogs', request),
+    'disk:usage': () => read('diskUsage', {}),
     'etc:drift': (request) => read('etcDrift', request),
     'etc:file': (request) => read('etcFile', request),
     'etc:merge': (request) => read('etcMerge', request),

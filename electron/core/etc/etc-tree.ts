@@ -435,6 +435,12 @@ export function readText(path: Buffer, node: NodeInfo | null): TextRead {
       `cannot read ${printablePath(path)}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
     );
   }
+  return textOf(bytes);
+}
+
+/** Bytes as a diff view takes them: text when they are UTF-8 without NUL bytes, else binary. */
+export function textOf(bytes: Buffer): TextRead {
+  if (bytes.length > LARGE_FILE_BYTES) return { kind: 'large' };
   if (bytes.includes(0)) return { kind: 'binary' };
   try {
     return { kind: 'text', text: decoder.decode(bytes) };

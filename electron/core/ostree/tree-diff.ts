@@ -185,7 +185,8 @@ export function commitTreeDiff(
   options: TreeDiffOptions = {},
 ): TreeDiff {
   const mode = contentMode(repo);
-  const selected = options.paths ? subtrees(options.paths) : [[]];
+  // No paths, or an empty list, is the whole tree.
+  const selected = options.paths?.length ? subtrees(options.paths) : [[]];
   const [rootA, rootB] = roots(repo, from, to);
   const entries: FileChangeEntry[] = [];
   const counts: FileChangeCounts = { added: 0, removed: 0, modified: 0 };

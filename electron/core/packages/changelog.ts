@@ -13,7 +13,15 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, constants as zlib } from 'node:zlib';
-import type { PackageChange, PackageDelta, PackageFormat } from '../../../shared/types.ts';
+import type {
+  ChangelogEntry,
+  DeltaChangelogs,
+  PackageChange,
+  PackageChangelog,
+  PackageChangelogChange,
+  PackageDelta,
+  PackageFormat,
+} from '../../../shared/types.ts';
 import { compareDpkgVersions } from './dpkg-version.ts';
 import { forEachRpmHeaderNamed, RPMDB_CANDIDATES } from './rpm-db.ts';
 import { parseRpmHeaderBlob, RPMTAG, RpmTagReader, rpmEvr } from './rpm-header.ts';
@@ -25,26 +33,7 @@ import { compareRpmEvr, parseRpmEvr } from './rpm-version.ts';
  * /usr/share/doc/PKG/changelog.Debian.gz. Entries are newest first, as both formats write them.
  */
 
-export interface ChangelogEntry {
-  /** The version the entry is for; null when the entry names none (rpm entries may not). */
-  version: string | null;
-  /** ISO 8601 (UTC); null when the date could not be read. */
-  date: string | null;
-  /** `Name <mail>`, as the entry gives it (rpm: without the trailing version). */
-  author: string;
-  /** The entry's lines as written (dpkg: the change lines, indented; rpm: CHANGELOGTEXT). */
-  text: string;
-}
-
-export interface PackageChangelog {
-  entries: ChangelogEntry[];
-  /** CVE ids the entries name, upper case, each once, in the order they first appear. */
-  cves: string[];
-  /** True when entries or text were cut at the caps below, or the file was only read in part. */
-  truncated?: boolean;
-  /** The file or database the entries came from, relative to the tree. */
-  source: string;
-}
+export type { ChangelogEntry, DeltaChangelogs, PackageChangelog, PackageChangelogChange };
 
 /** Per package: entries beyond this are dropped (a first-time view of a kernel would hold thousands). */
 export const MAX_ENTRIES = 200;
@@ -565,25 +554,6 @@ export function changelogBetween(
   if (format === 'dpkg') return dpkgChangelog(reader, change);
   if (format === 'rpm') return rpmChangelogs(reader, [change])[0] ?? null;
   return null;
-}
-
-export interface PackageChangelogChange extends PackageChange {
-  /**
-   * `upgrade`: entries between the two versions, read from the newer tree. `downgrade`: entries
-   * between the versions read from the older tree's package, i.e. what going back loses.
-   */
-  direction: 'upgrade' | 'downgrade';
-  changelog: PackageChangelog | null;
-}
-
-export interface DeltaChangelogs {
-  packages: PackageChangelogChange[];
-  /** CVE ids named by the upgrades' entries, each once ("fixes 3 CVEs"). */
-  cvesFixed: string[];
-  /** CVE ids named by the entries a downgrade loses, each once. */
-  cvesLost: string[];
-  /** Packages whose changelog could not be read (a corrupt database or file), with the reason. */
-  problems: string[];
 }
 
 /** Changelogs for every upgraded and downgraded package of a delta between two trees. */

@@ -1,5 +1,6 @@
 import { HindsightError } from '../../../shared/errors.ts';
 import type {
+  DeltaChangelogs,
   FileCounts,
   PackageChange,
   PackageDelta,
@@ -8,10 +9,12 @@ import type {
   StatusReport,
 } from '../../../shared/types.ts';
 import { commitIsPartial } from '../ostree/commit-object.ts';
+import { commitReader } from '../ostree/commit-reader.ts';
 import { ostree } from '../ostree/ostree-cli.ts';
 import { resolveSnapshot, type SnapshotTarget } from '../ostree/selectors.ts';
-import { repoPath } from '../ostree/sysroot.ts';
+import { deploymentPath, repoPath } from '../ostree/sysroot.ts';
 import { commitTreeCounts } from '../ostree/tree-diff.ts';
+import { deltaChangelogs, folderReader, type TreeReader } from './changelog.ts';
 import { compareDpkgVersions } from './dpkg-version.ts';
 import { type PackageCache, type PackageList, readPackages, readTreePackages } from './package-source.ts';
 import { comparePacmanVersions } from './pacman-version.ts';
@@ -224,4 +227,28 @@ export async function rememberedPackageDelta(
     // read-only or full cache: computed again next time
   }
   return delta;
+}
+
+/** A snapshot's files for the changelog reader: a deployment's checkout, or a commit read from the repository. */
+function snapshotReader(report: StatusReport, target: SnapshotTarget): TreeReader {
+  return target.kind === 'deployment'
+    ? folderReader(deploymentPath(report.sysroot, target.deployment))
+    : commitReader(repoPath(report.sysroot), target.ref.checksum);
+}
+
+/**
+ * The changelog entries of every upgraded and downgraded package between two selectors (deployments
+ * or commits), with the CVEs they name. Asked for apart from the delta: the delta is cached by its
+ * two checksums and shown at once, the entries are read only when someone looks at them.
+ */
+export async function packageChangelogs(
+  report: StatusReport,
+  fromSelector: string,
+  toSelector: string,
+  options: DeltaOptions = {},
+): Promise<DeltaChangelogs> {
+  const from = resolveSnapshot(report, fromSelector);
+  const to = resolveSnapshot(report, toSelector);
+  const delta = await packageDeltaBetween(report, from, to, options);
+  return deltaChangelogs(snapshotReader(report, from), snapshotReader(report, to), delta);
 }
