@@ -106,20 +106,22 @@ describe('hindsight files diff and files show on an OSTree sysroot', () => {
     );
   });
 
-  it('packages diff --changelogs adds a changelog per changed package (null where a package ships none)', () => {
+  it('packages diff --changelogs adds a changelog per changed package, with the CVEs its entries name', () => {
     const result = json<{
       upgraded: { name: string }[];
       changelogs: {
-        packages: { name: string; direction: string; changelog: unknown }[];
+        packages: { name: string; direction: string; changelog: { entries: unknown[] } | null }[];
         cvesFixed: string[];
       };
     }>(['packages', 'diff', '2', '0', '--changelogs', '--sysroot', demo.sysroot]);
     assert.ok(result.upgraded.length > 0);
     const named = result.changelogs.packages.filter((p) => p.direction === 'upgrade').map((p) => p.name);
     assert.deepEqual(named.sort(), result.upgraded.map((p) => p.name).sort());
-    // The demo's packages are database entries, not installed files: no changelog to read.
-    assert.ok(result.changelogs.packages.every((p) => p.changelog === null));
-    assert.deepEqual(result.changelogs.cvesFixed, []);
+    // Each demo image ships usr/share/doc/PKG/changelog.Debian.gz for the packages it changes.
+    assert.ok(result.changelogs.packages.every((p) => (p.changelog?.entries.length ?? 0) > 0));
+    assert.ok(result.changelogs.cvesFixed.length > 0);
+    const human = cli(['packages', 'diff', '2', '0', '--changelogs', '--sysroot', demo.sysroot]);
+    assert.match(human.stdout, /^Fixes \d+ CVEs?: CVE-/m);
   });
 
   it('disk: what each deployment alone holds is what du counts for it after the others; status --json carries it', () => {

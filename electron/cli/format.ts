@@ -366,16 +366,17 @@ export function formatUpgradeCheck(check: UpgradeCheck, options: { booted?: bool
   return `${lines.join('\n')}\n`;
 }
 
-export function formatEtcApply(result: EtcApplyResult, verb: 'Wrote' | 'Restored'): string {
+/** `etc apply` and `etc restore` (Wrote, Put back: a backup to undo) and `etc undo` (Restored). */
+export function formatEtcApply(result: EtcApplyResult, verb: 'Wrote' | 'Put back' | 'Restored'): string {
   const where = `deployment ${result.target.index ?? '?'} (${result.target.version ?? result.target.checksum.slice(0, 10)})`;
   const lines = [
     `${verb} ${result.written.length} path${result.written.length === 1 ? '' : 's'} in /etc of ${where}:`,
   ];
   for (const p of result.written) lines.push(`  ${showPath(p)}`);
   lines.push(
-    verb === 'Wrote'
-      ? `Backup ${result.backupId}; undo with: hindsight etc undo ${result.backupId}`
-      : `Backup ${result.backupId} is undone.`,
+    verb === 'Restored'
+      ? `Backup ${result.backupId} is undone.`
+      : `Backup ${result.backupId}; undo with: hindsight etc undo ${result.backupId}`,
   );
   return `${lines.join('\n')}\n`;
 }

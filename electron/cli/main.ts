@@ -502,7 +502,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           const report = await system.read();
           const { filesDiff } = await import('../core/ostree/files-diff.ts');
           const diff = filesDiff(report, rest[1] as string, rest[2] as string, rest.slice(3));
-          emit(diff, formatFilesDiff(diff));
+          // The CLI prints every entry; `truncated` keeps the shape the app's answer has.
+          emit({ ...diff, truncated: false }, formatFilesDiff(diff));
           return 0;
         }
         const report = await system.read();
@@ -648,7 +649,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
             ...(values.from !== 'default' ? { from: values.from } : {}),
             ...(values['allow-booted'] ? { allowBooted: true } : {}),
           });
-          emit(result, formatEtcApply(result, 'Restored'));
+          emit(result, formatEtcApply(result, 'Put back'));
           return 0;
         }
         if (sub === 'resolve') {

@@ -125,8 +125,10 @@ describe('disk usage of the demo sysroot', () => {
   it('reports the space of the filesystems holding the sysroot and /boot as df does', () => {
     const df = tool('df', ['-B1', '--output=size,avail', sysroot]).trim().split('\n')[1]?.trim().split(/\s+/);
     assert.equal(usage.sysroot?.total, Number(df?.[0]));
-    // Other writers on the machine move `avail` between the two reads.
-    assert.ok(Math.abs((usage.sysroot?.free ?? 0) - Number(df?.[1])) < 64 * 1024 * 1024);
+    // Other writers on the machine move `avail` between the two reads, by far less than 1% of the
+    // filesystem; counting root's reserve (f_bfree instead of f_bavail) would be off by about 5%.
+    const total = Number(df?.[0]);
+    assert.ok(Math.abs((usage.sysroot?.free ?? 0) - Number(df?.[1])) < total / 100);
     assert.equal(usage.boot?.path, join(sysroot, 'boot'));
     assert.equal(usage.boot?.sameFilesystemAsSysroot, true);
   });

@@ -57,13 +57,13 @@ export function filesDiff(
     paths.length ? { paths } : {},
   );
   // A removed file belonged to a package of the older side, anything else to one of the newer.
-  let before: FileOwners | null | undefined;
-  let after: FileOwners | null | undefined;
+  const sides = new Map<'from' | 'to', FileOwners | null>();
+  const ownersFor = (side: 'from' | 'to'): FileOwners | null => {
+    if (!sides.has(side)) sides.set(side, ownersOf(report, side === 'from' ? from : to));
+    return sides.get(side) ?? null;
+  };
   const owned = entries.map((entry) => {
-    let owners: FileOwners | null;
-    if (entry.status === 'removed')
-      owners = before === undefined ? (before = ownersOf(report, from)) : before;
-    else owners = after === undefined ? (after = ownersOf(report, to)) : after;
+    const owners = ownersFor(entry.status === 'removed' ? 'from' : 'to');
     const pkg = entry.pathBase64 === undefined ? owners?.lookup(entry.path) : null;
     return pkg ? { ...entry, package: pkg } : entry;
   });

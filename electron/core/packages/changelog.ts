@@ -363,11 +363,18 @@ function dpkgEntriesBetween(
   to: string,
 ): { entries: ChangelogEntry[]; reachedFrom: boolean } {
   const entries: ChangelogEntry[] = [];
+  // By position, as dpkg-parsechangelog --since/--to reads it: from the first entry at or below the
+  // installed version down to the old one. Below that first entry a higher version can follow: a
+  // stable backport (5.7-0.5~deb12u1) sits above the unstable upload it came from (5.7-0.5).
+  let started = false;
   for (const entry of parsed) {
     const below = dpkgCompare(entry.version, from);
     if (below !== null && below <= 0) return { entries, reachedFrom: true };
-    const above = dpkgCompare(entry.version, to);
-    if (above !== null && above > 0) continue;
+    if (!started) {
+      const above = dpkgCompare(entry.version, to);
+      if (above !== null && above > 0) continue;
+      started = true;
+    }
     entries.push({ version: entry.version, date: entry.date, author: entry.author, text: entry.text });
   }
   return { entries, reachedFrom: false };
