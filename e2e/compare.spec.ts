@@ -1,4 +1,11 @@
-import { expect, hindsightPerFile, ostreeDeployments, selectorOf, test } from './support/hindsight.ts';
+import {
+  expect,
+  hindsightCli,
+  hindsightPerFile,
+  ostreeDeployments,
+  selectorOf,
+  test,
+} from './support/hindsight.ts';
 
 const hs = hindsightPerFile();
 
@@ -14,10 +21,32 @@ test('by default it compares the rollback with the next boot, grouped with count
   await expect(counts).toContainText('1 downgraded');
   await expect(counts).toContainText('1 added');
   await expect(counts).toContainText('0 removed');
-  await expect(page.getByText(/Whole tree: 3 files added, 1 removed, 5 modified/)).toBeVisible();
+  // The same counts as `hindsight files diff` of the two.
+  const files = JSON.parse(
+    hindsightCli(hs.demo, ['files', 'diff', selectorOf(rollback), selectorOf(next), '--json']),
+  ) as { counts: { added: number; removed: number; modified: number } };
+  const { added, removed, modified } = files.counts;
+  await expect(
+    page.getByText(`Whole tree: ${added} files added, ${removed} removed, ${modified} modified`),
+  ).toBeVisible();
   await expect(page.getByRole('heading', { name: /Upgraded\s*38/ })).toBeVisible();
   await expect(page.getByRole('listitem').filter({ hasText: 'base-files' })).toContainText('amd64');
   await expect(page.getByText(/^#\d+$/)).toHaveCount(0);
+});
+
+test('the Files tab lists the changed paths of the same pair; a new pair closes the open path', async () => {
+  const { page } = hs;
+  await page.getByRole('radio', { name: 'Files' }).check();
+  const tree = page.getByRole('tree', { name: 'Changed files from 2.0 to 3.0' });
+  await tree.getByRole('treeitem', { name: /^motd/ }).click();
+  await expect(page.getByRole('region', { name: 'Changes to /usr/etc/motd' })).toBeVisible();
+  await expect(page).toHaveURL(/path=usr(%2F|\/)etc(%2F|\/)motd/);
+  await page.getByRole('button', { name: 'Swap the two sides' }).click();
+  await expect(page.getByRole('tree', { name: 'Changed files from 3.0 to 2.0' })).toBeVisible();
+  await expect(page.getByText('Choose a path')).toBeVisible();
+  await page.getByRole('button', { name: 'Swap the two sides' }).click();
+  await page.getByRole('radio', { name: 'Packages' }).check();
+  await expect(page.getByRole('list', { name: 'Package changes', exact: true })).toContainText('38 upgraded');
 });
 
 test('search narrows the list and keeps old → new versions', async () => {
@@ -58,10 +87,10 @@ test('a commit that is not a deployment can be typed in', async () => {
   if (!next) throw new Error('no deployment');
   await page.getByLabel('To (newer)').selectOption({ label: 'Another commit or ref…' });
   await page.getByLabel('To (newer): commit checksum or ref').fill('not a ref!');
-  await page.getByRole('button', { name: 'Use' }).click();
+  await page.getByRole('button', { name: 'Use', exact: true }).click();
   await expect(page.getByRole('alert')).toContainText('Enter a commit checksum');
   await page.getByLabel('To (newer): commit checksum or ref').fill(next.checksum.slice(0, 12));
-  await page.getByRole('button', { name: 'Use' }).click();
+  await page.getByRole('button', { name: 'Use', exact: true }).click();
   await expect(page.getByText(/to 3\.0 \(deployment 0/)).toBeVisible();
 });
 
@@ -75,6 +104,14 @@ test('the update not downloaded yet compares by its package list; its files are 
   const counts = page.getByRole('list', { name: 'Package changes', exact: true });
   await expect(counts).toContainText(/\d+ upgraded/);
   await expect(page.getByText('File changes are known once the update is downloaded.')).toBeVisible();
+  await expect(
+    page.getByText('Changelogs, and the CVEs they name, are read once the update is downloaded.'),
+  ).toBeVisible();
   await expect(page.getByRole('alert')).toHaveCount(0);
   await expect(page.getByText(/file object|metadata object/i)).toHaveCount(0);
+  // Its files are not in the repository yet: said as such, not as an error.
+  await page.getByRole('radio', { name: 'Files' }).check();
+  await expect(page.getByText('Its files are known once it is downloaded')).toBeVisible();
+  await expect(page.getByRole('alert')).toHaveCount(0);
+  await page.getByRole('radio', { name: 'Packages' }).check();
 });

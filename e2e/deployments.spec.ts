@@ -1,4 +1,4 @@
-import { expect, hindsightPerFile, ostreeDeployments, test } from './support/hindsight.ts';
+import { expect, hindsightCli, hindsightPerFile, ostreeDeployments, test } from './support/hindsight.ts';
 
 const hs = hindsightPerFile();
 
@@ -73,6 +73,34 @@ test('removing asks first, and cancelling changes nothing', async () => {
   await page.keyboard.press('Escape');
   await expect(dialog).toBeHidden();
   expect(ostreeDeployments(hs.demo.sysroot)).toHaveLength(3);
+});
+
+test('each card says what it holds alone and what removing it frees; the remove dialog says it too', async () => {
+  const { page } = hs;
+  const disk = JSON.parse(hindsightCli(hs.demo, ['disk', '--json'])) as {
+    deployments: { checksum: string; uniqueBytes: number; freedByRemoval: number; freedInBoot: number }[];
+    boot: { sameFilesystemAsSysroot: boolean } | null;
+  };
+  expect(disk.deployments).toHaveLength(3);
+  const cards = page.getByRole('list', { name: 'Deployments, newest first' }).getByRole('article');
+  for (const name of ['3.0', '2.0', '1.0']) {
+    const card = cards.filter({
+      has: page.getByRole('heading', { name: new RegExp(name.replace('.', '\\.')) }),
+    });
+    await expect(card.getByText(/^Holds [\d.]+ (bytes|KB|MB|GB) alone/)).toBeVisible();
+    await expect(
+      card.getByText(/^Removing frees [\d.]+ (bytes|KB|MB|GB)( \([\d.]+ (bytes|KB|MB|GB) in \/boot\))?$/),
+    ).toBeVisible();
+  }
+  await expect(page.getByText(/free of [\d.]+ (KB|MB|GB|TB) on the sysroot/)).toBeVisible();
+  const card = page.getByRole('article', { name: /1\.0/ });
+  await card.getByRole('button', { name: 'Remove' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Remove 1.0?' });
+  await expect(
+    dialog.getByText(/^Frees [\d.]+ (bytes|KB|MB|GB)( \([\d.]+ (bytes|KB|MB|GB) in \/boot\))?\.$/),
+  ).toBeVisible();
+  await page.keyboard.press('Escape');
+  await expect(dialog).toBeHidden();
 });
 
 test('compare from a card opens the package delta against the next boot', async () => {

@@ -87,6 +87,10 @@ export const keys = {
   updates: ['updates-check'] as const,
   history: ['history'] as const,
   backups: ['etc-backups'] as const,
+  filesDiff: (from: string, to: string) => ['files-diff', from, to] as const,
+  fileView: (from: string, to: string, path: string) => ['file-view', from, to, path] as const,
+  changelogs: (from: string, to: string) => ['changelogs', from, to] as const,
+  disk: ['disk-usage'] as const,
 };
 
 function useChannel<C extends IpcChannel>(
@@ -137,6 +141,33 @@ export const useMerge = (source?: string, target?: string) =>
   );
 export const useRollbackPreview = (target?: string) =>
   useChannel(keys.rollback(target ?? ''), 'rollback:preview', target ? { target } : {});
+export const useFilesDiff = (from?: string, to?: string) =>
+  useChannel(
+    keys.filesDiff(from ?? '', to ?? ''),
+    'files:diff',
+    { from: from ?? '', to: to ?? '' },
+    { enabled: !!from && !!to },
+  );
+export const useFileView = (
+  from: string | undefined,
+  to: string | undefined,
+  path: { path: string; pathBase64?: string } | undefined,
+) =>
+  useChannel(
+    keys.fileView(from ?? '', to ?? '', path?.pathBase64 ?? path?.path ?? ''),
+    'files:view',
+    { from: from ?? '', to: to ?? '', path: path ?? { path: '' } },
+    { enabled: !!from && !!to && !!path },
+  );
+/** One query per pair: every delta view of the same two snapshots shares it. */
+export const useChangelogs = (from?: string, to?: string) =>
+  useChannel(
+    keys.changelogs(from ?? '', to ?? ''),
+    'packages:changelogs',
+    { from: from ?? '', to: to ?? '' },
+    { enabled: !!from && !!to },
+  );
+export const useDiskUsage = (enabled = true) => useChannel(keys.disk, 'disk:usage', {}, { enabled });
 export const useHistory = () => useChannel(keys.history, 'history:list', { limit: 1000 });
 export const useEtcBackups = () => useChannel(keys.backups, 'backups:list', {});
 

@@ -47,6 +47,7 @@ export function ChangedPathList<T extends ChangedPath>({
   isFolder,
   renderMeta = (entry) => <StatusDot status={entry.status} />,
   autoSelect,
+  searchText,
   renderDetail,
 }: {
   entries: readonly T[];
@@ -66,6 +67,8 @@ export function ChangedPathList<T extends ChangedPath>({
   renderMeta?: (entry: T) => ReactNode;
   /** Which of the shown entries to open while none is. */
   autoSelect?: (shown: T[]) => T | undefined;
+  /** More the filter matches besides the path (an owning package's name). */
+  searchText?: (entry: T) => string | undefined;
   renderDetail: (entry: T) => ReactNode;
 }) {
   const [query, setQuery] = useState('');
@@ -78,9 +81,13 @@ export function ChangedPathList<T extends ChangedPath>({
   const shown = useMemo(() => {
     const q = deferred.trim().toLowerCase();
     return rows.filter(
-      (r) => (status === 'all' || r.entry.status === status) && (!q || r.path.toLowerCase().includes(q)),
+      (r) =>
+        (status === 'all' || r.entry.status === status) &&
+        (!q ||
+          r.path.toLowerCase().includes(q) ||
+          (searchText?.(r.entry)?.toLowerCase().includes(q) ?? false)),
     );
-  }, [rows, deferred, status]);
+  }, [rows, deferred, status, searchText]);
   const total = useMemo(
     () =>
       counts ?? {

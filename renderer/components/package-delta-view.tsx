@@ -1,6 +1,14 @@
-import { useDeferredValue, useMemo, useRef, useState } from 'react';
-import type { FileCounts, PackageDelta, SnapperSnapshotRef, SnapshotRef } from '../../shared/types.ts';
-import { plural, versionName } from '../lib/format.ts';
+import { type ReactNode, useCallback, useDeferredValue, useId, useMemo, useRef, useState } from 'react';
+import type {
+  DeltaChangelogs,
+  FileCounts,
+  PackageChangelogChange,
+  PackageDelta,
+  SnapperSnapshotRef,
+  SnapshotRef,
+} from '../../shared/types.ts';
+import { useChangelogs } from '../api/queries.ts';
+import { formatDay, plural, snapshotSelector, versionName } from '../lib/format.ts';
 import { usePageVirtualizer } from './diff-view.tsx';
 import { Icon, type IconName } from './icons.tsx';
 import { EmptyState, ScrollRegion, SearchField, Segmented } from './ui.tsx';
@@ -18,7 +26,8 @@ function sideName(ref: SnapshotRef | SnapperSnapshotRef): string {
 }
 
 type Group = 'upgraded' | 'downgraded' | 'added' | 'removed';
-type Filter = 'all' | Group;
+/** `security`: only the changed packages whose changelog names CVEs. */
+type Filter = 'all' | Group | 'security';
 
 const FORMAT_WORDS: Record<PackageDelta['format'], string> = {
   dpkg: 'Debian packages',
@@ -44,7 +53,33 @@ type Item = {
 
 type Row =
   | { kind: 'group'; group: Group; title: string; count: number; shown: number; icon: IconName; tone: string }
-  | Item;
+  | Item
+  | { kind: 'log'; item: Item };
+
+const itemKey = (i: Pick<Item, 'group' | 'name' | 'arch'>): string => `${i.group}:${i.name}:${i.arch}`;
+
+function rowKey(row: Row | undefined, index: number): string {
+  if (!row) return `#${index}`;
+  if (row.kind === 'group') return `group:${row.group}`;
+  if (row.kind === 'log') return `log:${itemKey(row.item)}`;
+  return `item:${itemKey(row)}`;
+}
+
+/** Each changed package's changelog by its row's key, and whether the filter's security view applies. */
+type LogIndex = Map<string, PackageChangelogChange>;
+
+function indexChangelogs(data: DeltaChangelogs | undefined): LogIndex {
+  const out: LogIndex = new Map();
+  for (const p of data?.packages ?? []) {
+    out.set(
+      itemKey({ group: p.direction === 'upgrade' ? 'upgraded' : 'downgraded', name: p.name, arch: p.arch }),
+      p,
+    );
+  }
+  return out;
+}
+
+const cvesOf = (logs: LogIndex, item: Item): string[] => logs.get(itemKey(item))?.changelog?.cves ?? [];
 
 function itemsOf(delta: AnyPackageDelta, group: Group): Item[] {
   if (group === 'upgraded' || group === 'downgraded') {
@@ -67,22 +102,46 @@ function itemsOf(delta: AnyPackageDelta, group: Group): Item[] {
   }));
 }
 
-/** Each group's packages whose name matches the search, so the rows and the filter's counts agree. */
-function matchingItems(delta: AnyPackageDelta, query: string): Record<Group, { all: Item[]; shown: Item[] }> {
+/**
+ * Each group's packages whose name (or a CVE its changelog names) matches the search, so the rows and
+ * the filter's counts agree.
+ */
+function matchingItems(
+  delta: AnyPackageDelta,
+  query: string,
+  logs: LogIndex,
+): Record<Group, { all: Item[]; shown: Item[] }> {
   const q = query.trim().toLowerCase();
   const out = {} as Record<Group, { all: Item[]; shown: Item[] }>;
   for (const g of GROUPS) {
     const all = itemsOf(delta, g.key);
-    out[g.key] = { all, shown: q ? all.filter((i) => i.name.toLowerCase().includes(q)) : all };
+    out[g.key] = {
+      all,
+      shown: q
+        ? all.filter(
+            (i) =>
+              i.name.toLowerCase().includes(q) || cvesOf(logs, i).some((c) => c.toLowerCase().includes(q)),
+          )
+        : all,
+    };
   }
   return out;
 }
 
-function buildRows(matches: Record<Group, { all: Item[]; shown: Item[] }>, filter: Filter): Row[] {
+function buildRows(
+  matches: Record<Group, { all: Item[]; shown: Item[] }>,
+  filter: Filter,
+  logs: LogIndex,
+  expanded: ReadonlySet<string>,
+): Row[] {
   const rows: Row[] = [];
   for (const g of GROUPS) {
-    if (filter !== 'all' && filter !== g.key) continue;
-    const { all, shown } = matches[g.key];
+    if (filter !== 'all' && filter !== 'security' && filter !== g.key) continue;
+    const { all } = matches[g.key];
+    const shown =
+      filter === 'security'
+        ? matches[g.key].shown.filter((i) => cvesOf(logs, i).length > 0)
+        : matches[g.key].shown;
     if (!shown.length) continue;
     rows.push({
       kind: 'group',
@@ -93,9 +152,160 @@ function buildRows(matches: Record<Group, { all: Item[]; shown: Item[] }>, filte
       icon: g.icon,
       tone: g.tone,
     });
-    rows.push(...shown);
+    for (const item of shown) {
+      rows.push(item);
+      if (expanded.has(itemKey(item))) rows.push({ kind: 'log', item });
+    }
   }
   return rows;
+}
+
+/** CVE ids as plain chips: named, never linked (the app reaches no network). */
+function CveChips({ cves, label }: { cves: string[]; label: string }) {
+  return (
+    <ul className="cve-chips" aria-label={label}>
+      {cves.map((c) => (
+        <li key={c} className="cve-chip mono">
+          {c}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/** The changelog entries of one changed package, under its row. */
+function ChangelogPanel({
+  id,
+  item,
+  change,
+  state,
+}: {
+  id: string;
+  item: Item;
+  change: PackageChangelogChange | undefined;
+  state: { pending: boolean; error: string | null };
+}) {
+  const down = item.group === 'downgraded';
+  const log = change?.changelog ?? null;
+  let body: ReactNode;
+  if (state.pending) body = <p className="muted">Reading the changelog…</p>;
+  else if (state.error) body = <p className="muted">The changelogs could not be read: {state.error}</p>;
+  else if (!log)
+    body = (
+      <p className="muted">
+        No changelog in the package{down ? ', so what going back loses is not known' : ''}.
+      </p>
+    );
+  else
+    body = (
+      <>
+        <p className="changelog-intro">
+          {down
+            ? `Going back from ${item.from} to ${item.to} loses ${plural(log.entries.length, 'changelog entry', 'changelog entries')}.`
+            : `${plural(log.entries.length, 'changelog entry', 'changelog entries')} from ${item.from} to ${item.to}.`}
+        </p>
+        {log.cves.length > 0 && (
+          <div className="changelog-cves">
+            <span className={down ? 'tone-text-warning' : 'tone-text-success'}>
+              {down ? 'Going back loses fixes for' : 'Fixes'}
+            </span>
+            <CveChips cves={log.cves} label={down ? `CVE fixes lost going back` : `CVEs fixed`} />
+          </div>
+        )}
+        {log.entries.length === 0 ? (
+          <p className="muted">The changelog has no entry between these two versions.</p>
+        ) : (
+          <ol className="changelog-entries">
+            {log.entries.map((e, i) => (
+              // biome-ignore lint/suspicious/noArrayIndexKey: entries are positional; versions may repeat
+              <li key={i} className="changelog-entry">
+                <p className="changelog-head">
+                  <span className="ver mono">{e.version ?? 'no version'}</span>
+                  <span>{formatDay(e.date)}</span>
+                  <span className="muted changelog-author">{e.author}</span>
+                </p>
+                <pre className="changelog-text">{e.text}</pre>
+              </li>
+            ))}
+          </ol>
+        )}
+        {log.truncated && (
+          <p className="muted">Only the first entries are shown; the whole changelog is in {log.source}.</p>
+        )}
+      </>
+    );
+  return (
+    <div id={id} className="changelog">
+      {body}
+    </div>
+  );
+}
+
+/** "Fixes 12 CVEs": what the changelogs of the delta's changed packages say, once read. */
+function ChangelogSummary({
+  data,
+  pending,
+  error,
+}: {
+  data: DeltaChangelogs | undefined;
+  pending: boolean;
+  error: string | null;
+}) {
+  let text: ReactNode;
+  if (pending) text = <span className="muted">Reading the changelogs…</span>;
+  else if (error) text = <span className="muted">The changelogs could not be read: {error}</span>;
+  else if (!data) return null;
+  else {
+    const read = data.packages.filter((p) => p.changelog).length;
+    const parts: ReactNode[] = [];
+    if (data.cvesFixed.length > 0)
+      parts.push(
+        <strong key="fixed" className="tone-text-success">
+          Fixes {plural(data.cvesFixed.length, 'CVE')}
+        </strong>,
+      );
+    if (data.cvesLost.length > 0)
+      parts.push(
+        <strong key="lost" className="tone-text-warning">
+          Going back loses fixes for {plural(data.cvesLost.length, 'CVE')}
+        </strong>,
+      );
+    if (parts.length === 0)
+      parts.push(
+        <span key="none">
+          {read === 0 ? 'No changed package carries a changelog' : 'The changelogs name no CVE'}
+        </span>,
+      );
+    text = (
+      <>
+        {parts.map((p, i) => (
+          // biome-ignore lint/suspicious/noArrayIndexKey: a fixed sequence of parts
+          <span key={i}>
+            {i > 0 && ' · '}
+            {p}
+          </span>
+        ))}
+        {read > 0 && (
+          <span className="muted">
+            {' '}
+            ({plural(read, 'changelog')} read of {data.packages.length})
+          </span>
+        )}
+        {data.problems.length > 0 && (
+          <span className="muted" title={data.problems.join('\n')}>
+            {' '}
+            · {plural(data.problems.length, 'changelog')} could not be read
+          </span>
+        )}
+      </>
+    );
+  }
+  return (
+    <p className="delta-cves" aria-live="polite">
+      <Icon name="shield" size={14} />
+      <span>{text}</span>
+    </p>
+  );
 }
 
 export function DeltaSummary({ delta }: { delta: AnyPackageDelta }) {
@@ -141,14 +351,50 @@ export function PackageDeltaView({
 }) {
   const [filter, setFilter] = useState<Filter>('all');
   const [query, setQuery] = useState('');
+  const [expanded, setExpanded] = useState<ReadonlySet<string>>(() => new Set());
+  const baseId = useId();
   const deferredQuery = useDeferredValue(query);
-  const matches = useMemo(() => matchingItems(delta, deferredQuery), [delta, deferredQuery]);
-  const rows = useMemo(() => buildRows(matches, filter), [matches, filter]);
+  // Changelogs exist for OSTree's two trees (not snapper's yet), and only for changed versions. They
+  // come in their own query after the list is shown; the list never waits for them.
+  const pair =
+    'checksum' in delta.from && 'checksum' in delta.to
+      ? { from: snapshotSelector(delta.from), to: snapshotSelector(delta.to) }
+      : null;
+  // A commit that is not downloaded has only its package database here, none of its changelogs.
+  const notDownloaded = delta.files?.pending === true;
+  const withLogs = pair !== null && !notDownloaded && delta.upgraded.length + delta.downgraded.length > 0;
+  const changelogs = useChangelogs(withLogs ? pair?.from : undefined, withLogs ? pair?.to : undefined);
+  const logs = useMemo(() => indexChangelogs(changelogs.data), [changelogs.data]);
+  const logState = {
+    pending: changelogs.isPending,
+    error: changelogs.isError ? changelogs.error.message : null,
+  };
+  const matches = useMemo(() => matchingItems(delta, deferredQuery, logs), [delta, deferredQuery, logs]);
+  const rows = useMemo(() => buildRows(matches, filter, logs, expanded), [matches, filter, logs, expanded]);
+  const securityCount = useMemo(
+    () =>
+      matches.upgraded.shown.filter((i) => cvesOf(logs, i).length > 0).length +
+      matches.downgraded.shown.filter((i) => cvesOf(logs, i).length > 0).length,
+    [matches, logs],
+  );
+  const toggle = useCallback(
+    (key: string) =>
+      setExpanded((was) => {
+        const next = new Set(was);
+        if (!next.delete(key)) next.add(key);
+        return next;
+      }),
+    [],
+  );
   const scrollRef = useRef<HTMLElement>(null);
   // Filling a screen, the list scrolls with the page; in a card it is a box of its own height.
   const virtualizer = usePageVirtualizer(scrollRef, {
     count: rows.length,
-    estimateSize: (i) => (rows[i]?.kind === 'group' ? 44 : 34),
+    estimateSize: (i) => {
+      const row = rows[i];
+      return row?.kind === 'group' ? 44 : row?.kind === 'log' ? 160 : 34;
+    },
+    getItemKey: (i) => rowKey(rows[i], i),
     overscan: 12,
     scrollsItself: height !== 'fill',
   });
@@ -174,17 +420,43 @@ export function PackageDeltaView({
           options={[
             { value: 'all', label: 'All', count: shownTotal },
             ...GROUPS.map((g) => ({ value: g.key, label: g.title, count: matches[g.key].shown.length })),
+            ...(withLogs
+              ? [
+                  {
+                    value: 'security' as const,
+                    label: 'Security fixes',
+                    icon: 'shield' as const,
+                    ...(changelogs.data ? { count: securityCount } : {}),
+                    disabled: !changelogs.data,
+                  },
+                ]
+              : []),
           ]}
         />
       </div>
+      {pair !== null && notDownloaded && delta.upgraded.length + delta.downgraded.length > 0 && (
+        <p className="delta-cves muted">
+          <Icon name="shield" size={14} />
+          <span>Changelogs, and the CVEs they name, are read once the update is downloaded.</span>
+        </p>
+      )}
+      {withLogs && (
+        <ChangelogSummary data={changelogs.data} pending={logState.pending} error={logState.error} />
+      )}
       {total === 0 ? (
         <EmptyState icon="check" title="Same packages">
           Both snapshots have exactly the same {plural(delta.to.packages, 'package')}.
         </EmptyState>
       ) : rows.length === 0 ? (
-        <EmptyState icon="search" title="No package matches">
-          Nothing in this list is called “{query}”.
-        </EmptyState>
+        filter === 'security' && !query ? (
+          <EmptyState icon="shield" title="No security fixes">
+            No changelog of these packages names a CVE.
+          </EmptyState>
+        ) : (
+          <EmptyState icon="search" title="No package matches">
+            Nothing in this list is called “{query}”.
+          </EmptyState>
+        )
       ) : (
         <ScrollRegion
           ref={scrollRef}
@@ -195,6 +467,30 @@ export function PackageDeltaView({
           <ul className="virtual-inner" style={{ height: virtualizer.getTotalSize() }}>
             {virtualizer.getVirtualItems().map((item) => {
               const row = rows[item.index] as Row;
+              if (row.kind === 'log') {
+                const key = itemKey(row.item);
+                return (
+                  <li
+                    key={item.key}
+                    data-index={item.index}
+                    ref={virtualizer.measureElement}
+                    className="delta-row-log"
+                    style={{ transform: `translateY(${item.start - margin}px)` }}
+                  >
+                    <ChangelogPanel
+                      id={`${baseId}-${key}`}
+                      item={row.item}
+                      change={logs.get(key)}
+                      state={logState}
+                    />
+                  </li>
+                );
+              }
+              const key = row.kind === 'item' ? itemKey(row) : '';
+              const expandable =
+                row.kind === 'item' && (row.group === 'upgraded' || row.group === 'downgraded');
+              const open = expanded.has(key);
+              const cves = row.kind === 'item' ? cvesOf(logs, row) : [];
               return (
                 <li
                   key={item.key}
@@ -213,9 +509,25 @@ export function PackageDeltaView({
                     </h3>
                   ) : (
                     <>
-                      <span className="delta-name" title={row.name}>
-                        {row.name}
-                      </span>
+                      {expandable && withLogs ? (
+                        <button
+                          type="button"
+                          className="delta-name delta-toggle"
+                          title={`${row.name}: ${open ? 'hide' : 'show'} the changelog`}
+                          aria-expanded={open}
+                          aria-controls={open ? `${baseId}-${key}` : undefined}
+                          onClick={() => toggle(key)}
+                        >
+                          <span className="delta-toggle-icon" aria-hidden="true">
+                            <Icon name={open ? 'chevronDown' : 'chevronRight'} size={12} />
+                          </span>
+                          <span className="delta-toggle-name">{row.name}</span>
+                        </button>
+                      ) : (
+                        <span className="delta-name" title={row.name}>
+                          {row.name}
+                        </span>
+                      )}
                       <span className="delta-versions">
                         {row.from !== null && (
                           <span className={`ver ver-from tone-${row.group}`}>{row.from}</span>
@@ -228,6 +540,12 @@ export function PackageDeltaView({
                         )}
                         {row.to !== null && <span className={`ver ver-to tone-${row.group}`}>{row.to}</span>}
                         <span className="delta-arch">{row.arch}</span>
+                        {cves.length > 0 && (
+                          <span className={`cve-count tone-${row.group}`} title={cves.join(', ')}>
+                            {row.group === 'downgraded' ? 'loses ' : ''}
+                            {plural(cves.length, 'CVE')}
+                          </span>
+                        )}
                       </span>
                     </>
                   )}

@@ -84,3 +84,8 @@ export function describeMeta(meta: FileMeta | null): string {
   if (meta.target !== undefined) parts.push(`→ ${meta.target}`);
   return parts.join(' · ');
 }
+
+/** How to name a snapshot of a delta in a request: a deployment by checksum and serial, a commit by checksum. */
+export function snapshotSelector(ref: Pick<SnapshotRef, 'checksum' | 'serial' | 'index'>): string {
+  return ref.index !== null && ref.serial !== null ? `${ref.checksum}.${ref.serial}` : ref.checksum;
+}

@@ -150,6 +150,7 @@ function files(n: number | null): string {
 
 const METHOD_WORDS: Record<string, string> = {
   etcApply: 'applying /etc files',
+  etcRestore: 'restoring an /etc file',
   etcUndo: 'undoing an /etc change',
   etcRemoveBackup: 'removing an /etc backup',
   etcBackups: 'listing the /etc backups',
@@ -193,14 +194,22 @@ function backupInfo(ctx: SentenceContext, id: string | null): EtcBackupInfo | nu
 /** When the apply that a backup belongs to was made: its record, its backup, or its id. */
 function applyTime(ctx: SentenceContext, id: string | null): string | null {
   if (!id) return null;
-  const apply = ctx.records.find((r) => r.operation === 'etcApply' && backupIdOf(r) === id);
+  const apply = ctx.records.find(
+    (r) => (r.operation === 'etcApply' || r.operation === 'etcRestore') && backupIdOf(r) === id,
+  );
   return apply?.time ?? backupInfo(ctx, id)?.time ?? backupIdTime(id);
 }
 
 function etcTarget(record: AuditRecord, ctx: SentenceContext): string {
   const info = backupInfo(ctx, backupIdOf(record));
   if (info?.target.version) return info.target.version;
-  return nameSelector(record.params.target, ctx, record);
+  return nameSelector(record.params.target ?? record.params.deployment, ctx, record);
+}
+
+/** The /etc path an `etc restore` put back, as `/etc/…`. */
+function restoredPath(record: AuditRecord): string {
+  const path = (record.params.path as { path?: unknown } | undefined)?.path;
+  return typeof path === 'string' ? `/etc/${path}` : 'an /etc file';
 }
 
 export function historySentence(record: AuditRecord, ctx: SentenceContext): HistorySentence {
@@ -267,6 +276,15 @@ export function historySentence(record: AuditRecord, ctx: SentenceContext): Hist
       if (!ok) return failed(`Applying ${files(count)} to ${target}`, record);
       return done(`Applied ${files(count)} to ${target}`);
     }
+    case 'etcRestore': {
+      const target = etcTarget(record, ctx);
+      const from =
+        typeof record.params.from === 'string'
+          ? `${nameSelector(record.params.from, ctx, record)}’s copy`
+          : 'the image default';
+      if (!ok) return failed(`Restoring ${restoredPath(record)} of ${target}`, record);
+      return done(`Restored ${restoredPath(record)} of ${target} to ${from}`);
+    }
     case 'etcUndo': {
       const id = backupIdOf(record);
       const time = applyTime(ctx, id);
@@ -310,7 +328,7 @@ export type RowAction =
  */
 export function rowAction(record: AuditRecord, ctx: SentenceContext): RowAction | null {
   if (record.result !== 'ok') return null;
-  if (record.operation === 'etcApply') {
+  if (record.operation === 'etcApply' || record.operation === 'etcRestore') {
     const id = backupIdOf(record);
     if (!id) return null;
     const undone = ctx.records.some(

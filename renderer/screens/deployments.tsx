@@ -1,7 +1,7 @@
 import { useId, useState } from 'react';
 import type { DeploymentNoteRecord } from '../../shared/ipc-contract.ts';
-import type { Deployment } from '../../shared/types.ts';
-import { useOperation } from '../api/queries.ts';
+import type { Deployment, DeploymentDiskUsage, DiskUsageReport } from '../../shared/types.ts';
+import { useDiskUsage, useOperation } from '../api/queries.ts';
 import { useSystem } from '../api/use-system.ts';
 import { ConfirmDialog } from '../components/dialog.tsx';
 import { Icon } from '../components/icons.tsx';
@@ -18,6 +18,7 @@ import {
 import { UpdateStatus } from '../components/update-status.tsx';
 import {
   deploymentSelector,
+  formatBytes,
   formatDate,
   formatDay,
   formatRelative,
@@ -161,7 +162,95 @@ function NoteEditor({
   );
 }
 
-function DeploymentCard({ deployment: d, total }: { deployment: Deployment; total: number }) {
+/** What removing a deployment frees, and how much of it /boot gets back: "Frees 412 MB (38 MB in /boot)". */
+function freedWords(usage: DeploymentDiskUsage): string {
+  const boot = usage.freedInBoot > 0 ? ` (${formatBytes(usage.freedInBoot)} in /boot)` : '';
+  return `${formatBytes(usage.freedByRemoval)}${boot}`;
+}
+
+/** What the deployment holds alone, and what removing it gives back. */
+function DiskFacts({
+  deployment: d,
+  usage,
+  state,
+}: {
+  deployment: Deployment;
+  usage: DeploymentDiskUsage | undefined;
+  state: 'pending' | 'error' | 'ready';
+}) {
+  return (
+    <div>
+      <dt>On disk</dt>
+      <dd>
+        {usage ? (
+          <>
+            Holds {formatBytes(usage.uniqueBytes)} alone
+            <span className="meta-sub">
+              {d.booted ? 'Running, so it cannot be removed' : `Removing frees ${freedWords(usage)}`}
+            </span>
+          </>
+        ) : state === 'pending' ? (
+          <span className="muted">Measuring…</span>
+        ) : (
+          <span className="muted">Not measured</span>
+        )}
+      </dd>
+    </div>
+  );
+}
+
+/** The free space where deployments live, and on /boot when it is a filesystem of its own. */
+function DiskSpace({ report }: { report: DiskUsageReport }) {
+  const { sysroot, boot } = report;
+  if (!sysroot && !boot) return null;
+  const separateBoot = boot && !boot.sameFilesystemAsSysroot;
+  return (
+    <div className="disk-space card">
+      <span className="disk-space-icon" aria-hidden="true">
+        <Icon name="hardDrive" size={16} />
+      </span>
+      <div>
+        <p>
+          {sysroot && (
+            <>
+              <strong>{formatBytes(sysroot.free)} free</strong> of {formatBytes(sysroot.total)} on the sysroot
+            </>
+          )}
+          {separateBoot && (
+            <>
+              {sysroot ? '; ' : ''}
+              <strong>{formatBytes(boot.free)} free</strong> of {formatBytes(boot.total)} on /boot
+            </>
+          )}
+          {boot && !separateBoot && <span className="muted"> (/boot is on the same filesystem)</span>}
+        </p>
+        <details className="disk-note">
+          <summary>What “holds alone” and “frees” count</summary>
+          <p className="muted">{report.note}</p>
+          {report.problems.length > 0 && (
+            <ul className="muted">
+              {report.problems.map((p) => (
+                <li key={p}>{p}</li>
+              ))}
+            </ul>
+          )}
+        </details>
+      </div>
+    </div>
+  );
+}
+
+function DeploymentCard({
+  deployment: d,
+  total,
+  usage,
+  diskState,
+}: {
+  deployment: Deployment;
+  total: number;
+  usage: DeploymentDiskUsage | undefined;
+  diskState: 'pending' | 'error' | 'ready';
+}) {
   const system = useSystem();
   const navigate = useUi((s) => s.navigate);
   const toast = useUi((s) => s.toast);
@@ -283,6 +372,7 @@ function DeploymentCard({ deployment: d, total }: { deployment: Deployment; tota
               <span className="meta-sub">stateroot {d.stateroot}</span>
             </dd>
           </div>
+          <DiskFacts deployment={d} usage={usage} state={diskState} />
           {d.layeredPackages.length > 0 && <LayeredPackages packages={d.layeredPackages} />}
         </dl>
 
@@ -434,6 +524,12 @@ function DeploymentCard({ deployment: d, total }: { deployment: Deployment; tota
           )
         }
       >
+        {usage && (
+          <p>
+            <strong>Frees {freedWords(usage)}.</strong>
+            {usage.bootShared ? ' Its kernel stays in /boot: another deployment boots it too.' : ''}
+          </p>
+        )}
         <p>
           Deployment {name} ({shortChecksum(d.checksum)}) and its own /etc are deleted. You will not be able
           to boot it again; its image stays in the repository only while something else refers to it.
@@ -452,6 +548,13 @@ export function DeploymentsScreen() {
   const { booted, next } = system;
   // A staged update is told by the update status above; this notice is for any other switch.
   const pendingSwitch = booted && next && booted !== next && next !== system.stagedUpdate;
+  // Refetched with everything else after each change ('sysroot:changed', useOperation).
+  const disk = useDiskUsage(ordered.length > 0);
+  const diskState = disk.isPending ? 'pending' : disk.isError ? 'error' : 'ready';
+  const usageOf = (d: Deployment) =>
+    disk.data?.deployments.find(
+      (u) => u.checksum === d.checksum && u.serial === d.serial && u.stateroot === d.stateroot,
+    );
 
   return (
     <div className="screen">
@@ -482,10 +585,18 @@ export function DeploymentsScreen() {
       ) : (
         <ol className="timeline" aria-label="Deployments, newest first">
           {ordered.map((d) => (
-            <DeploymentCard key={deploymentSelector(d)} deployment={d} total={system.deployments.length} />
+            <DeploymentCard
+              key={deploymentSelector(d)}
+              deployment={d}
+              total={system.deployments.length}
+              usage={usageOf(d)}
+              diskState={diskState}
+            />
           ))}
         </ol>
       )}
+      {disk.data && <DiskSpace report={disk.data} />}
+      {disk.isError && <ErrorNotice compact title="The disk use could not be measured" error={disk.error} />}
       <p className="screen-foot muted">
         Rolling back changes only which deployment starts next; nothing is deleted.{' '}
         <button type="button" className="link" onClick={() => navigate('rollback')}>

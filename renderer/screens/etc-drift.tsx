@@ -4,8 +4,8 @@ import { useDrift, useEtcFile, useOperation } from '../api/queries.ts';
 import { useSystem } from '../api/use-system.ts';
 import { ChangedPathList, StatusBadge } from '../components/changed-path-list.tsx';
 import { SnapshotPicker } from '../components/deployment-picker.tsx';
-import { ConfirmDialog } from '../components/dialog.tsx';
 import { DiffLayoutToggle, type DiffMode, DiffStat, DiffView } from '../components/diff-view.tsx';
+import { RestoreDefault } from '../components/restore-default.tsx';
 import { Badge, Button, EmptyState, ErrorNotice, Loading, Notice, ScreenHeader } from '../components/ui.tsx';
 import { hunksFor } from '../lib/diff-rows.ts';
 import { deploymentSelector, formatBytes, formatMode, versionName } from '../lib/format.ts';
@@ -83,77 +83,6 @@ export function LockedFile({ path }: { path: string }) {
   );
 }
 
-/**
- * Puts one path back to what the image ships (usr/etc). A deployment that is not running reads its
- * /etc only at its boot: one click, with Undo. The running /etc changes under running programs, so
- * that asks first.
- */
-function RestoreDefault({
-  deployment,
-  entry,
-  running,
-}: {
-  deployment: string;
-  entry: EtcDriftEntry;
-  running: boolean;
-}) {
-  const restore = useOperation('etc:restore');
-  const undo = useOperation('etc:undo');
-  const toast = useUi((s) => s.toast);
-  const [confirm, setConfirm] = useState(false);
-  const what = entry.base ? 'the image’s version' : 'nothing (the image has no such file)';
-  // Promises rather than mutate's callbacks: the detail unmounts once the path leaves the list, and
-  // react-query drops the callbacks of an unmounted component.
-  const undoRestore = (backupId: string) =>
-    void undo
-      .mutateAsync({ backupId })
-      .then(() => toast('success', `/etc/${entry.path} is as you had it again.`, { topic: 'etc-restore' }))
-      .catch((error: Error) => toast('danger', `Undo failed: ${error.message}`, { topic: 'etc-restore' }));
-  const run = () =>
-    void restore
-      .mutateAsync({
-        deployment,
-        path: { path: entry.path, ...(entry.pathBase64 ? { pathBase64: entry.pathBase64 } : {}) },
-        ...(running ? { allowBooted: true } : {}),
-      })
-      .then((result) => {
-        setConfirm(false);
-        toast('success', `/etc/${entry.path} is back to ${what}.`, {
-          topic: 'etc-restore',
-          action: { label: 'Undo', run: () => undoRestore(result.backupId) },
-        });
-      })
-      // The error stays on the button (or in the dialog) through restore.error.
-      .catch(() => {});
-  return (
-    <>
-      <Button
-        icon="undo"
-        busy={!confirm && restore.isPending}
-        onClick={() => (running ? setConfirm(true) : run())}
-      >
-        {running ? 'Restore image default…' : 'Restore image default'}
-      </Button>
-      {!confirm && restore.error && (
-        <ErrorNotice error={restore.error} compact title="Nothing was restored" />
-      )}
-      <ConfirmDialog
-        open={confirm}
-        title={`Restore /etc/${entry.path} on the running system?`}
-        confirmLabel="Restore"
-        operation={restore}
-        onCancel={() => setConfirm(false)}
-        onConfirm={run}
-      >
-        <p>
-          It becomes {what} at once, under the programs running now. A backup is kept; Undo puts your version
-          back.
-        </p>
-      </ConfirmDialog>
-    </>
-  );
-}
-
 function FileDetail({
   deployment,
   entry,
@@ -187,7 +116,12 @@ function FileDetail({
         </div>
         {entry.local?.type !== 'directory' && entry.base?.type !== 'directory' && (
           <div className="file-actions">
-            <RestoreDefault deployment={deployment} entry={entry} running={running} />
+            <RestoreDefault
+              deployment={deployment}
+              path={entry}
+              hasDefault={entry.base !== null}
+              running={running}
+            />
           </div>
         )}
       </header>
