@@ -26,6 +26,7 @@ import {
   removeFixture,
   type SysrootFixture,
 } from '../core/fixtures/sysroot-fixture.ts';
+import { filesDiff } from '../core/ostree/files-diff.ts';
 import { readStatus } from '../core/ostree/sysroot.ts';
 import { packageDelta } from '../core/packages/package-delta.ts';
 import {
@@ -625,22 +626,32 @@ function chromiumVersion(): string {
   return chromiumVersionText ?? 'unknown';
 }
 
-/** Measures the browser-mode rows; dist/ must be built (run.ts builds it first). */
-export async function measureBrowserRows(options: BrowserBenchOptions): Promise<BrowserRowResult[]> {
-  const { log } = options;
-  const wanted = options.rows ?? BROWSER_ROW_IDS;
+interface OpenBrowser {
+  /** The served address without its one-time link: this tab holds its secret already. */
+  url: string;
+  page: Page;
+  close(): Promise<void>;
+}
+
+/**
+ * `hindsight serve --sysroot` (the e2e suite's own launcher, the app's data in a scratch folder) and
+ * Debian's Chromium on it, the tab past its one-time link. dist/ must be built.
+ */
+async function openBrowser(sysroot: string): Promise<OpenBrowser> {
   for (const file of ['dist/cli.mjs', 'dist/helper.mjs', 'dist/renderer/app.js']) {
     if (!existsSync(join(PROJECT_ROOT, file))) throw new Error(`${file} is missing: run npm run build first`);
   }
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is not installed (apt-get install chromium)`);
-  const fixture = ensureBrowserFixture(log);
-  const status = await readStatus({ sysroot: fixture.sysroot });
   const scratch = mkdtempSync(join(tmpdir(), 'hindsight-bench-browser-'));
   let server: Awaited<ReturnType<typeof startServer>> | null = null;
   let context: BrowserContext | null = null;
+  const close = async (): Promise<void> => {
+    await context?.close().catch(() => undefined);
+    await server?.stop();
+    rmSync(scratch, { recursive: true, force: true });
+  };
   try {
-    // The e2e suite's own launcher: `hindsight serve --sysroot`, the app's data in the scratch folder.
-    server = await startServer({ root: scratch, sysroot: fixture.sysroot, remoteRepo: '', embedded: false });
+    server = await startServer({ root: scratch, sysroot, remoteRepo: '', embedded: false });
     context = await chromium.launchPersistentContext(join(scratch, 'chromium-profile'), {
       executablePath: CHROMIUM,
       headless: true,
@@ -657,8 +668,22 @@ export async function measureBrowserRows(options: BrowserBenchOptions): Promise<
     // sessionStorage across navigations of the tab), and every timed run loads the bare address.
     await page.goto(server.url);
     await waitIn(page, `sessionStorage.getItem(${JSON.stringify(TAB_SECRET_KEY)}) !== null`);
-    const base = `${new URL(server.url).origin}/`;
-    const session: Session = { url: base, page, fixture, status, log };
+    return { url: `${new URL(server.url).origin}/`, page, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/** Measures the browser-mode rows; dist/ must be built (run.ts builds it first). */
+export async function measureBrowserRows(options: BrowserBenchOptions): Promise<BrowserRowResult[]> {
+  const { log } = options;
+  const wanted = options.rows ?? BROWSER_ROW_IDS;
+  const fixture = ensureBrowserFixture(log);
+  const status = await readStatus({ sysroot: fixture.sysroot });
+  const browser = await openBrowser(fixture.sysroot);
+  try {
+    const session: Session = { url: browser.url, page: browser.page, fixture, status, log };
     const rows: Record<BrowserRowId, (s: Session) => Promise<BrowserRowResult>> = {
       'browser-deployment-list': deploymentList,
       'browser-filter-packages': filterPackages,
@@ -676,9 +701,128 @@ export async function measureBrowserRows(options: BrowserBenchOptions): Promise<
     }
     return results;
   } finally {
-    await context?.close().catch(() => undefined);
-    await server?.stop();
-    rmSync(scratch, { recursive: true, force: true });
+    await browser.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Compare → Files, on the upgrade fixture (upgrade-fixture.ts): a sysroot of its own, so a server of its own.
+
+export interface CompareFilesOptions {
+  log: (line: string) => void;
+  sysroot: string;
+  /** The fixture in words, for the method text. */
+  fixtureLabel: string;
+}
+
+export type CompareFilesResult =
+  | (Omit<BrowserRowResult, 'id'> & { id: 'browser-compare-files' })
+  | { skipped: string };
+
+const COMPARE_FILES_RUNS: SampleOptions = { warmup: 2, runs: 9 };
+
+/**
+ * The Files control of the compare screen: a tab, or a segment of a segmented control (a radio in a
+ * label, as the snapper compare screen has it). Null when the screen has neither.
+ */
+async function filesControl(page: Page) {
+  const tab = page.getByRole('tab', { name: /^Files\b/ });
+  if (await tab.count()) return tab.first();
+  const radio = page.getByRole('radio', { name: /^Files\b/ });
+  if (await radio.count()) return page.locator('label').filter({ has: radio }).first();
+  return null;
+}
+
+/**
+ * Clicks Files on the compare screen of deployment 1 → 0 and times it to the first frame that shows
+ * the changed files. Reports `skipped` when the screen has no Files control (the OSTree compare
+ * screen before it has one) or when no list of changed paths ever appears after the click.
+ */
+export async function measureCompareFiles(options: CompareFilesOptions): Promise<CompareFilesResult> {
+  const { log, sysroot } = options;
+  const status = await readStatus({ sysroot });
+  const diff = filesDiff(status, '1', '0');
+  // Every name on the changed paths' way: a tree shows folders first, a flat list whole paths.
+  const names = new Set<string>();
+  for (const e of diff.entries) for (const part of e.path.split('/')) if (part) names.add(part);
+  const browser = await openBrowser(sysroot);
+  try {
+    const { page } = browser;
+    const address = `${browser.url}#/compare?from=${selector(status, 1)}&to=${selector(status, 0)}`;
+    // The screen as a user finds it: packages shown, then Files clicked.
+    const load = async () => {
+      await page.goto('about:blank');
+      await page.goto(address);
+      await page.getByRole('heading', { name: 'Compare' }).first().waitFor({ timeout: 60_000 });
+      await page.getByRole('searchbox', { name: 'Search packages' }).waitFor({ timeout: 60_000 });
+      return filesControl(page);
+    };
+    if (!(await load())) {
+      log('no Files tab on the compare screen: not measured');
+      return { skipped: 'not measured: no Files tab on the compare screen (renderer/screens/compare.tsx)' };
+    }
+    // Ready: a tree (or list) of changed paths holding an item named after a part of a changed path.
+    const ready = `(() => {
+      const names = new Set(${JSON.stringify([...names])});
+      return (root) => {
+        for (const item of root.querySelectorAll('[role=tree] [role=treeitem], [role=list] [role=listitem]')) {
+          const label = item.querySelector('.tree-name') || item;
+          if ((label.textContent || '').split('/').some((part) => names.has(part.trim()))) return true;
+        }
+        return false;
+      };
+    })()`;
+    const once = async (): Promise<Probe> => {
+      const control = await load();
+      if (!control) throw new Error('the Files control went away between runs');
+      await settle(page);
+      await armInputProbe(page, 'click', 'main', ready);
+      await control.click();
+      return Promise.race([
+        probeResult(page),
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error('no changed path was shown within 30 s of the click')), 30_000),
+        ),
+      ]);
+    };
+    const samples: Probe[] = [];
+    try {
+      for (let i = 0; i < COMPARE_FILES_RUNS.warmup; i++) await once();
+      for (let i = 0; i < COMPARE_FILES_RUNS.runs; i++) samples.push(await once());
+    } catch (error) {
+      return { skipped: `not measured: Files was clicked, but ${(error as Error).message}` };
+    }
+    // What was timed, checked once: the caption counts every changed path.
+    const caption = (await page.locator('main').textContent()) ?? '';
+    const counted = caption.replace(/[,.\u00a0\u202f ]/g, '').includes(`${diff.entries.length}changedpath`);
+    const st = stats(samples.map((p) => p.painted - p.start));
+    const server = samples.map((p) => {
+      const [a, b] = p.requests?.[0] ?? [p.start, p.start];
+      return b - a;
+    });
+    return {
+      id: 'browser-compare-files',
+      figure: st.median,
+      hindsight: {
+        label: `click on Files to the first frame showing changed paths (${diff.entries.length.toLocaleString('en')} of them)`,
+        stats: st,
+      },
+      method:
+        `Chromium ${chromiumVersion()} (headless, ${VIEWPORT.width}×${VIEWPORT.height}) on \`hindsight serve --sysroot\` of the ${options.fixtureLabel}; compare screen, deployment 1 → deployment 0. ` +
+        'Each run loads the screen afresh (a new document: nothing cached in the page) as a user finds it, the package changes listed, then clicks Files (Playwright click: real mouse events). ' +
+        "Timed in the page from the click event's timeStamp (capture listener on window) to the end of the first frame in which a tree (or list) of changed paths shows an item named after part of a changed path: a MutationObserver on main sees that state, then a requestAnimationFrame callback and a message posted from it, whose handler runs after that frame's style, layout and paint. " +
+        "The figure includes the request to the server (its helper diffs the two commits and finds each path's package; warm after the first run), the JSON transfer and parse and React's render; details.serverRoundTripMedianMs is the first request after the click alone. " +
+        `${COMPARE_FILES_RUNS.warmup} warm-up clicks, ${COMPARE_FILES_RUNS.runs} timed.`,
+      details: {
+        changedPaths: diff.entries.length,
+        countShown: counted,
+        clickToInDomMedianMs: stats(samples.map((p) => p.inDom - p.start)).median,
+        serverRoundTripMedianMs: stats(server).median,
+        loadAverage1m: round(loadavg()[0] ?? 0),
+      },
+    };
+  } finally {
+    await browser.close();
   }
 }
 

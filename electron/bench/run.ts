@@ -8,9 +8,16 @@ import { etcMerge } from '../core/etc/etc-merge.ts';
 import { requireProgram, runSync, runSyncChecked } from '../core/exec.ts';
 import { DPKG_STATUS_PATH } from '../core/fixtures/sysroot-fixture.ts';
 import { deploymentPath, readStatus } from '../core/ostree/sysroot.ts';
+import { compareDpkgVersions } from '../core/packages/dpkg-version.ts';
 import { rememberedPackageDelta } from '../core/packages/package-delta.ts';
 import { type HelperClient, spawnHelper } from '../helper/helper-client.ts';
-import { BROWSER_ROW_IDS, type BrowserRowId, type BrowserRowResult, measureBrowserRows } from './browser.ts';
+import {
+  BROWSER_ROW_IDS,
+  type BrowserRowId,
+  type BrowserRowResult,
+  measureBrowserRows,
+  measureCompareFiles,
+} from './browser.ts';
 import {
   type BenchFixture,
   builderHash,
@@ -28,6 +35,7 @@ import {
   sampleGroup,
   samplePair,
 } from './measure.ts';
+import { ensureUpgradeFixture, type UpgradeFixture } from './upgrade-fixture.ts';
 
 /**
  * `npm run bench`: Hindsight side by side with the tool a user would run instead, on the same
@@ -70,6 +78,10 @@ interface Context {
   /** `node -e 0`: what any Node process costs before it does anything (the CLI rows' floor). */
   nodeFloor: Promise<Stats> | null;
   browser?: Promise<BrowserRowResult[]>;
+  /** The upgrade fixture (100,000 files, 300 packages upgraded): built on first use only. */
+  upgrade(): UpgradeFixture;
+  upgradeFixture?: UpgradeFixture;
+  filesTrio?: Promise<FilesTrio>;
   /** Whether a row was asked for (all are, when none is named on the command line). */
   selected(id: string): boolean;
 }
@@ -100,7 +112,7 @@ async function report(ctx: Context, fx: BenchFixture): Promise<StatusReport> {
 
 const cliTask = (ctx: Context, args: string[]) => processTask(ctx.node, [ctx.cli, ...args]);
 
-function helperFor(ctx: Context, fx: BenchFixture): Promise<HelperClient> {
+function helperFor(ctx: Context, fx: Pick<BenchFixture, 'name' | 'sysroot'>): Promise<HelperClient> {
   let helper = ctx.helpers.get(fx.name);
   if (!helper) {
     helper = spawnHelper({
@@ -374,6 +386,192 @@ async function browserRow(ctx: Context, id: BrowserRowId) {
   return measured;
 }
 
+// ---------------------------------------------------------------------------------------------------
+// Files and changelogs of an upgrade (issue 15): the upgrade fixture, deployments 1 (before) and 0 (after).
+
+const UPGRADE_RUNS: SampleOptions = { warmup: 1, runs: 5 };
+/** 300 dpkg-parsechangelog processes take tens of seconds a loop: few runs keep the bench short. */
+const CHANGELOG_RUNS: SampleOptions = { warmup: 0, runs: 3 };
+
+const upgradeLabel = (fx: UpgradeFixture): string =>
+  `upgrade fixture: ${fx.files.toLocaleString('en')} files a tree, ${fx.ostreeDiffLines.toLocaleString('en')} paths in ostree diff's list, ${fx.upgraded} of ${fx.packages.toLocaleString('en')} packages upgraded`;
+
+/**
+ * The CLI, the helper's warm answer and `ostree diff`, measured in turn in one loop, as the drift
+ * rows share config-diff's runs.
+ */
+interface FilesTrio {
+  cli: Stats;
+  warm: Stats;
+  ostreeDiff: Stats;
+  /** The helper's first and second filesDiff calls: nothing remembered, then the first warm one. */
+  firstCallMs: number;
+  secondCallMs: number;
+  entries: number;
+  /** Paths ostree diff printed, once, to check that both list the same changes. */
+  ostreeLines: number;
+}
+
+const msSince = (started: number): number => Math.round((performance.now() - started) * 10) / 10;
+
+function filesTrio(ctx: Context): Promise<FilesTrio> {
+  ctx.filesTrio ??= (async (): Promise<FilesTrio> => {
+    const fx = ctx.upgrade();
+    const helper = await helperFor(ctx, fx);
+    const call = () => helper.call('filesDiff', { from: '1', to: '0' });
+    let started = performance.now();
+    const first = await call();
+    const firstCallMs = msSince(started);
+    started = performance.now();
+    await call();
+    const secondCallMs = msSince(started);
+    const repo = join(fx.sysroot, 'ostree', 'repo');
+    const ostreeLines = runSyncChecked(ctx.ostree, ['diff', `--repo=${repo}`, fx.from, fx.to])
+      .toString('utf8')
+      .split('\n')
+      .filter(Boolean).length;
+    if (first.entries.length !== ostreeLines)
+      throw new Error(`filesDiff lists ${first.entries.length} paths, ostree diff ${ostreeLines}`);
+    const [cli, warm, ostreeDiff] = (await sampleGroup(
+      [
+        cliTask(ctx, ['files', 'diff', '1', '0', `--sysroot=${fx.sysroot}`]),
+        call,
+        processTask(ctx.ostree, ['diff', `--repo=${repo}`, fx.from, fx.to]),
+      ],
+      UPGRADE_RUNS,
+    )) as [Stats, Stats, Stats];
+    return { cli, warm, ostreeDiff, firstCallMs, secondCallMs, entries: first.entries.length, ostreeLines };
+  })();
+  return ctx.filesTrio;
+}
+
+const OSTREE_DIFF = 'ostree diff --repo=R FROM TO (whole process)';
+
+async function filesCli(ctx: Context) {
+  const fx = ctx.upgrade();
+  const trio = await filesTrio(ctx);
+  const row = ratioRow(
+    { label: 'hindsight files diff 1 0 (whole process)', stats: trio.cli },
+    { label: OSTREE_DIFF, stats: trio.ostreeDiff },
+    `${upgradeLabel(fx)}. Cold: a fresh CLI process each run (Node's start, status, the tree diff from the repository's dirtree objects, each path's owning package from dpkg's info/*.list of the side it is on, the printed list) against ostree diff on the same two commits, in turn, ${UPGRADE_RUNS.warmup} warm-up + ${UPGRADE_RUNS.runs} runs each; both list the same ${trio.entries.toLocaleString('en')} paths (checked)`,
+  );
+  return {
+    ...row,
+    details: { ...row.details, entries: trio.entries, ...(await floorDetails(ctx, trio.ostreeDiff)) },
+  };
+}
+
+async function filesWarm(ctx: Context) {
+  const fx = ctx.upgrade();
+  const trio = await filesTrio(ctx);
+  return {
+    ...ratioRow(
+      {
+        label: 'helper filesDiff {from: "1", to: "0"}, warm (request to parsed answer)',
+        stats: { ...trio.warm, cpuMedian: undefined },
+      },
+      { label: OSTREE_DIFF, stats: trio.ostreeDiff },
+      `${upgradeLabel(fx)}. The real helper (dist/helper.mjs, read mode) spawned once and kept running, as the app keeps it; its first call is untimed in the figure (details.firstCallMs), every later call is a warm one as the helper serves the app's second look at the pair (details.secondCallMs is the very second call), timed from the JSON request to the parsed answer of ${trio.entries.toLocaleString('en')} entries with their packages`,
+    ),
+    details: {
+      cpuRatio: null,
+      firstCallMs: trio.firstCallMs,
+      firstCallRatio: ratio(trio.firstCallMs, trio.ostreeDiff.median),
+      secondCallMs: trio.secondCallMs,
+      secondCallRatio: ratio(trio.secondCallMs, trio.ostreeDiff.median),
+    },
+  };
+}
+
+/** What a Debian user runs for the changelogs of an upgrade: dpkg-parsechangelog for each package. */
+const CHANGELOG_LOOP =
+  'while read -r pkg since; do dpkg-parsechangelog -l "$1/$pkg/changelog.Debian.gz" --since "$since"; done < "$2"';
+
+/** Entries in the loop's output (dpkg's format: `Version:` is the newest, then one line per entry). */
+function dpkgLoopEntries(out: string): { all: number; atMostInstalled: number } {
+  let all = 0;
+  let atMostInstalled = 0;
+  for (const block of out.split(/^Source: /m).slice(1)) {
+    const installed = /^Version: (\S+)$/m.exec(block)?.[1];
+    for (const m of block.matchAll(/^ \S+ \(([^()\s]+)\) [^;\n]*;/gm)) {
+      all++;
+      if (installed && compareDpkgVersions(m[1] as string, installed) <= 0) atMostInstalled++;
+    }
+  }
+  return { all, atMostInstalled };
+}
+
+async function changelogsCli(ctx: Context) {
+  const fx = ctx.upgrade();
+  const status = await report(ctx, { name: fx.name, sysroot: fx.sysroot } as BenchFixture);
+  const after = status.deployments[0];
+  if (!after) throw new Error('the upgrade fixture has no deployment 0');
+  const doc = join(deploymentPath(status.sysroot, after), 'usr', 'share', 'doc');
+  const bash = requireProgram('bash');
+  requireProgram('dpkg-parsechangelog');
+  const args = ['packages', 'diff', '1', '0', '--changelogs', `--sysroot=${fx.sysroot}`];
+  // Checked once, untimed: both read the same entries.
+  const json = JSON.parse(
+    runSyncChecked(ctx.node, [ctx.cli, ...args, '--json', '--no-cache']).toString('utf8'),
+  ) as { changelogs: { packages: { changelog: { entries: unknown[] } | null }[] } };
+  const hindsightEntries = json.changelogs.packages.reduce(
+    (n, p) => n + (p.changelog?.entries.length ?? 0),
+    0,
+  );
+  // The loop's output is kept from its timed runs (it is checked below): no extra loop for the check.
+  let loopOut = '';
+  const loopTask = () => {
+    const result = runSync(bash, ['-c', CHANGELOG_LOOP, 'bench', doc, fx.upgradesList]);
+    if (result.code !== 0) throw new Error(`the dpkg-parsechangelog loop exited ${result.code}`);
+    loopOut = result.stdout.toString('utf8');
+  };
+  const hindsightTask = cliTask(ctx, [...args, '--no-cache']);
+  await hindsightTask();
+  const [h, o] = await samplePair(hindsightTask, loopTask, CHANGELOG_RUNS);
+  const dpkg = dpkgLoopEntries(loopOut);
+  // dpkg-parsechangelog --since lists every entry newer than the old version; Hindsight so far keeps
+  // those at most the installed one, so a backport (`5.7-0.5~deb12u1` over `5.7-0.5`) shows one fewer.
+  // Either count passes; details.entriesAboveInstalledVersion says how many such entries there are.
+  if (
+    dpkg.all !== fx.changelogEntries ||
+    (hindsightEntries !== dpkg.atMostInstalled && hindsightEntries !== dpkg.all)
+  )
+    throw new Error(
+      `changelog entries: hindsight ${hindsightEntries}, dpkg-parsechangelog ${dpkg.all} (${dpkg.atMostInstalled} at most the installed version), fixture ${fx.changelogEntries}`,
+    );
+  const cached = await sample(cliTask(ctx, args), { warmup: 1, runs: 3 });
+  return {
+    figure: h.median,
+    hindsight: { label: 'hindsight packages diff 1 0 --changelogs --no-cache (whole process)', stats: h },
+    other: {
+      label: `bash -c '${CHANGELOG_LOOP}' over the ${fx.upgraded} upgraded packages (whole loop)`,
+      stats: o,
+    },
+    method: `${upgradeLabel(fx)}; changelogs: ${fx.changelogSource}, ${fx.changelogEntries} entries between the two versions in all (2 to 6 a package; dpkg-parsechangelog prints all of them, Hindsight those at most the installed version, checked: details.entriesAboveInstalledVersion). Cold: a fresh CLI process, --no-cache (both package databases read and the delta computed, then every upgraded package's changelog.Debian.gz read from deployment 0 and parsed down to the installed version). The other side is what a Debian user runs without Hindsight: dpkg-parsechangelog -l FILE --since OLD for each upgraded package, given the list of packages and old versions for free (working that out is not timed). One Hindsight warm-up, then both in turn, ${CHANGELOG_RUNS.runs} runs each (the loop takes tens of seconds)`,
+    details: {
+      ratio: ratio(h.median, o.median),
+      cpuRatio: h.cpuMedian && o.cpuMedian ? ratio(h.cpuMedian, o.cpuMedian) : null,
+      entries: hindsightEntries,
+      dpkgParsechangelogEntries: dpkg.all,
+      entriesAboveInstalledVersion: dpkg.all - dpkg.atMostInstalled,
+      packages: fx.upgraded,
+      withLocalCacheMs: cached.median,
+    },
+  };
+}
+
+async function compareFilesBrowser(ctx: Context) {
+  const fx = ctx.upgrade();
+  const measured = await measureCompareFiles({
+    log: (line) => console.log(`  ${line}`),
+    sysroot: fx.sysroot,
+    fixtureLabel: upgradeLabel(fx),
+  });
+  if ('skipped' in measured) return { figure: null, method: '', skipped: measured.skipped };
+  const { id: _id, ...row } = measured;
+  return row;
+}
+
 const ROWS: BenchRow[] = [
   {
     id: 'drift-cli-stress',
@@ -473,6 +671,34 @@ const ROWS: BenchRow[] = [
     target: 300,
     run: (ctx) => browserRow(ctx, 'browser-open-diff'),
   },
+  {
+    id: 'files-diff-cli-upgrade',
+    title: 'files diff, CLI whole process, 100k files / 5k changes ÷ ostree diff',
+    unit: 'ratio',
+    target: 0.5,
+    run: (ctx) => filesCli(ctx),
+  },
+  {
+    id: 'files-diff-warm-upgrade',
+    title: 'files diff, warm helper call, 100k files / 5k changes ÷ ostree diff',
+    unit: 'ratio',
+    target: 0.1,
+    run: (ctx) => filesWarm(ctx),
+  },
+  {
+    id: 'changelogs-cli-upgrade',
+    title: 'changelogs of a 300-package upgrade, CLI whole process, cold',
+    unit: 'ms',
+    target: 1000,
+    run: (ctx) => changelogsCli(ctx),
+  },
+  {
+    id: 'browser-compare-files',
+    title: 'browser mode: Compare → Files painted, 100k files / 5k changes',
+    unit: 'ms',
+    target: 500,
+    run: (ctx) => compareFilesBrowser(ctx),
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------------
@@ -553,6 +779,10 @@ async function main(): Promise<void> {
     helpers: new Map(),
     nodeFloor: null,
     selected: (id) => !only.length || only.includes(id),
+    upgrade() {
+      this.upgradeFixture ??= ensureUpgradeFixture(log);
+      return this.upgradeFixture;
+    },
   };
   const results: RowResult[] = [];
   for (const row of ROWS) {
@@ -584,7 +814,12 @@ async function main(): Promise<void> {
       node: process.version,
       ostree: ostreeVersion ?? null,
     },
-    fixtures: [fixtures.desktop, fixtures.stress, ...growth],
+    fixtures: [
+      fixtures.desktop,
+      fixtures.stress,
+      ...growth,
+      ...(ctx.upgradeFixture ? [ctx.upgradeFixture] : []),
+    ],
     rows: results,
     fixtureSeconds: Math.round(fixtureSeconds * 10) / 10,
     totalSeconds: Math.round((performance.now() - started) / 100) / 10,

@@ -79,6 +79,8 @@ const handlers: Handlers = {
       p.from,
       p.to,
       (p.paths ?? []).map((path) => path.path),
+      // The app asks again for every pair it shows: each side's owners are kept.
+      { keepOwners: true },
     );
     // One answer carries at most this many entries; the counts still cover all of them.
     const entries = diff.entries.slice(0, MAX_FILE_ENTRIES);

@@ -34,12 +34,34 @@ export interface FilesDiff {
   counts: FileChangeCounts;
 }
 
-/** The package database of a side, when it is checked out (a deployment); a commit's is not read. */
-function ownersOf(report: StatusReport, target: SnapshotTarget): FileOwners | null {
+/**
+ * Owners by deployment folder. A deployment's package database lives in its commit (usr/), which
+ * never changes under it, so the helper builds each map once instead of on every view of the list.
+ */
+const ownersByTree = new Map<string, FileOwners | null>();
+const OWNERS_KEPT = 8;
+
+/**
+ * The package database of a side, when it is checked out (a deployment); a commit's is not read.
+ * `keep`: build the whole map and keep it (the helper, asked again and again); else read only the
+ * paths asked about (the CLI, asked once).
+ */
+function ownersOf(
+  report: StatusReport,
+  target: SnapshotTarget,
+  paths: string[],
+  keep: boolean,
+): FileOwners | null {
   if (target.kind !== 'deployment') return null;
   const tree = deploymentPath(report.sysroot, target.deployment);
+  if (ownersByTree.has(tree)) return ownersByTree.get(tree) ?? null;
   const list = readTreePackages(tree);
-  return list ? fileOwners(tree, list.format) : null;
+  if (!list) return null;
+  if (!keep) return fileOwners(tree, list.format, { only: paths });
+  const owners = fileOwners(tree, list.format);
+  if (ownersByTree.size >= OWNERS_KEPT) ownersByTree.delete(ownersByTree.keys().next().value as string);
+  ownersByTree.set(tree, owners);
+  return owners;
 }
 
 export function filesDiff(
@@ -47,6 +69,7 @@ export function filesDiff(
   fromSelector: string,
   toSelector: string,
   paths: string[] = [],
+  options: { keepOwners?: boolean } = {},
 ): FilesDiff {
   const from = resolveSnapshot(report, fromSelector);
   const to = resolveSnapshot(report, toSelector);
@@ -59,7 +82,12 @@ export function filesDiff(
   // A removed file belonged to a package of the older side, anything else to one of the newer.
   const sides = new Map<'from' | 'to', FileOwners | null>();
   const ownersFor = (side: 'from' | 'to'): FileOwners | null => {
-    if (!sides.has(side)) sides.set(side, ownersOf(report, side === 'from' ? from : to));
+    if (!sides.has(side)) {
+      const asked = entries
+        .filter((e) => (e.status === 'removed') === (side === 'from') && e.pathBase64 === undefined)
+        .map((e) => e.path);
+      sides.set(side, ownersOf(report, side === 'from' ? from : to, asked, options.keepOwners === true));
+    }
     return sides.get(side) ?? null;
   };
   const owned = entries.map((entry) => {

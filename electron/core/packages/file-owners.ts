@@ -38,7 +38,11 @@ export interface FileOwners {
 /** An owner, or several (shared directories) kept as an array only when they occur. */
 type Owner = string | string[];
 
+/** Paths worth keeping while a database is read; null: all of them. */
+let keeping: Set<string> | null = null;
+
 function add(map: Map<string, Owner>, path: string, name: string): void {
+  if (keeping !== null && !keeping.has(path)) return;
   const known = map.get(path);
   if (known === undefined) map.set(path, name);
   else if (typeof known === 'string') {
@@ -48,6 +52,8 @@ function add(map: Map<string, Owner>, path: string, name: string): void {
 
 /** `/usr/bin/` and `/usr//bin` name `/usr/bin`; dpkg's `/.` is the root. */
 function normalise(path: string): string {
+  // Most recorded paths are already plain: skip the regular expression for them.
+  if (path.charCodeAt(0) === 47 && path !== '/.' && !path.endsWith('/') && !path.includes('//')) return path;
   let p = path.replace(/\/{2,}/g, '/');
   if (p === '/.') return '/';
   if (p.length > 1 && p.endsWith('/')) p = p.slice(0, -1);
@@ -240,7 +246,26 @@ function readPacman(tree: string): { source: string; map: Map<string, Owner> } |
  * when the root has no such database. dpkg diversions and alternatives are not followed: the owner
  * is the package whose list names the path, as `dpkg -S` reports it first.
  */
-export function fileOwners(tree: string, format: PackageFormat): FileOwners | null {
-  const read = format === 'dpkg' ? readDpkg(tree) : format === 'rpm' ? readRpm(tree) : readPacman(tree);
-  return read ? ownersFrom(format, read.source, read.map, aliasesOf(tree)) : null;
+export function fileOwners(
+  tree: string,
+  format: PackageFormat,
+  options: { only?: Iterable<string> } = {},
+): FileOwners | null {
+  const alias = aliasesOf(tree);
+  // Asked about a few paths (a files diff), only those and their other spellings are kept: a
+  // database of 100,000 paths is then read without filling a map with all of them.
+  if (options.only !== undefined) {
+    keeping = new Set<string>();
+    for (const path of options.only) {
+      const p = normalise(path);
+      keeping.add(p);
+      for (const other of alias(p)) keeping.add(other);
+    }
+  }
+  try {
+    const read = format === 'dpkg' ? readDpkg(tree) : format === 'rpm' ? readRpm(tree) : readPacman(tree);
+    return read ? ownersFrom(format, read.source, read.map, alias) : null;
+  } finally {
+    keeping = null;
+  }
 }
