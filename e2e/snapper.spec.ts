@@ -125,6 +125,13 @@ test.describe('a Tumbleweed root', () => {
     const openssh = list.getByRole('listitem').filter({ hasText: 'openssh' });
     await expect(openssh).toContainText('9.6p1');
     await expect(openssh).toContainText('9.8p1');
+    // Its changelog, read from the post snapshot's rpm database: the entries above 9.6p1-1.1.
+    await expect(page.getByText('Fixes 1 CVE', { exact: true })).toBeVisible();
+    await openssh.getByRole('button', { name: 'openssh' }).click();
+    await expect(page.getByText('- Fix a signal handler race in sshd (CVE-2024-6387)')).toBeVisible();
+    await expect(page.getByText('- Update to 9.8p1')).toBeVisible();
+    await expect(page.getByText('- Update to 9.6p1 (CVE-2023-48795)')).toHaveCount(0);
+    await openssh.getByRole('button', { name: 'openssh' }).click();
     await expect(list.getByRole('listitem').filter({ hasText: 'oldtool' })).toBeVisible();
     await page.getByRole('radio', { name: 'Removed' }).check();
     await expect(list.getByRole('listitem').filter({ hasText: 'oldtool' })).toBeVisible();

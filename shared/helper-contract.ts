@@ -103,6 +103,8 @@ export const snapperRequests = {
     paths: z.array(treePathSchema).max(64).optional(),
   },
   snapperFile: { from: selectorSchema, to: selectorSchema, path: treePathSchema },
+  /** Changelog entries of every package that changed between two snapshots. */
+  snapperChangelogs: { from: selectorSchema, to: selectorSchema },
   /** /etc of one snapshot against its packages, with the merges they left pending. */
   snapperEtc: { snapshot: selectorSchema },
   /** Boots the snapshot next: `snapper rollback` on a read-write root, the default subvolume on a read-only one. */
@@ -187,6 +189,7 @@ export const helperParams = {
   snapperPackageDelta: p(snapperRequests.snapperPackageDelta),
   snapperFiles: p(snapperRequests.snapperFiles),
   snapperFile: p(snapperRequests.snapperFile),
+  snapperChangelogs: p(snapperRequests.snapperChangelogs),
   snapperEtc: p(snapperRequests.snapperEtc),
   snapperRollback: p(snapperRequests.snapperRollback),
   /** Puts the previous default back before the reboot and removes what the rollback made. */
@@ -229,6 +232,7 @@ export interface HelperResults {
   snapperPackageDelta: SnapperPackageDelta;
   snapperFiles: SnapperFilesReport;
   snapperFile: SnapperFileView;
+  snapperChangelogs: DeltaChangelogs;
   snapperEtc: SnapperEtcReport;
   snapperRollback: SnapperOperationResult;
   snapperUndoRollback: SnapperOperationResult;

@@ -115,6 +115,7 @@ export const ipcRequests = {
   'snapshots:packages': snapper('snapperPackageDelta'),
   'snapshots:files': snapper('snapperFiles'),
   'snapshots:file': snapper('snapperFile'),
+  'snapshots:changelogs': snapper('snapperChangelogs'),
   'snapshots:etc': snapper('snapperEtc'),
   'snapshots:rollback': snapper('snapperRollback'),
   'snapshots:undo-rollback': empty,
@@ -159,6 +160,7 @@ export interface IpcResponses {
   'snapshots:packages': HelperResults['snapperPackageDelta'];
   'snapshots:files': HelperResults['snapperFiles'];
   'snapshots:file': HelperResults['snapperFile'];
+  'snapshots:changelogs': HelperResults['snapperChangelogs'];
   'snapshots:etc': HelperResults['snapperEtc'];
   'snapshots:rollback': HelperResults['snapperRollback'];
   'snapshots:undo-rollback': HelperResults['snapperUndoRollback'];

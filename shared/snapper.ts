@@ -1,6 +1,5 @@
 import type {
   ConflictHunk,
-  DiffHunk,
   EtcFileSide,
   FileChangeCounts,
   FileChangeEntry,

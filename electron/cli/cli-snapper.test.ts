@@ -313,6 +313,50 @@ describe('hindsight CLI on a Tumbleweed-like snapper root (rpm)', { skip: SKIP }
     ]);
   });
 
+  it('packages diff --changelogs gives the entries rpm -q --changelog lists above the old version, and their CVEs', () => {
+    const { pre, post } = fx.story.upgrade as { pre: number; post: number };
+    const result = json<{
+      changelogs: {
+        packages: {
+          name: string;
+          direction: string;
+          changelog: { entries: { version: string; text: string }[] } | null;
+        }[];
+        cvesFixed: string[];
+      };
+    }>(['packages', 'diff', String(pre), String(post), '--changelogs', '--sysroot', fx.root]);
+    const openssh = result.changelogs.packages.find((p) => p.name === 'openssh');
+    assert.equal(openssh?.direction, 'upgrade');
+    // rpm's own view of the new package's changelog, from a copy of the post snapshot's database.
+    const copy = mkdtempSync(join(tmpdir(), 'hindsight-rpmdb-'));
+    let rpmLog = '';
+    try {
+      cpSync(join(folderOf(fx, post), DEFAULT_RPMDB_DIR), join(copy, DEFAULT_RPMDB_DIR), { recursive: true });
+      rpmLog = runSyncChecked(requireProgram('rpm'), [
+        '--root',
+        copy,
+        '--dbpath',
+        `/${DEFAULT_RPMDB_DIR}`,
+        '-q',
+        '--changelog',
+        'openssh',
+      ]).toString('utf8');
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
+    // rpm lists all three; the ones newer than 9.6p1-1.1 are what the upgrade brought.
+    const rpmVersions = [...rpmLog.matchAll(/^\* .* - (\S+)$/gm)].map((m) => m[1]);
+    assert.deepEqual(rpmVersions, ['9.8p1-2.1', '9.8p1-1.1', '9.6p1-1.1']);
+    assert.deepEqual(
+      openssh?.changelog?.entries.map((e) => e.version),
+      ['9.8p1-2.1', '9.8p1-1.1'],
+    );
+    assert.match(openssh?.changelog?.entries[0]?.text ?? '', /signal handler race/);
+    assert.deepEqual(result.changelogs.cvesFixed, ['CVE-2024-6387']);
+    const human = cli(['packages', 'diff', String(pre), String(post), '--changelogs', '--sysroot', fx.root]);
+    assert.match(human.stdout, /^Fixes 1 CVE: CVE-2024-6387\.$/m);
+  });
+
   it('status says which backend it read, and shows each pre/post pair as one change', () => {
     const result = cli(['status', '--sysroot', fx.root]);
     assert.equal(result.code, 0, result.stderr);

@@ -451,10 +451,17 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           const report = await system.read();
           const delta = await system.packageDelta(report, from, to);
           const { formatSnapperPackageDelta } = await import('./format-snapper.ts');
-          emit(
-            { backend: system.kind, root: report.root, config: report.config, ...delta },
-            formatSnapperPackageDelta(delta, system.describe(report)),
-          );
+          const shown = { backend: system.kind, root: report.root, config: report.config, ...delta };
+          if (values.changelogs) {
+            const { snapshotChangelogs } = await import('../core/snapper/backend.ts');
+            const changelogs = snapshotChangelogs(report, from, to);
+            emit(
+              { ...shown, changelogs },
+              `${formatSnapperPackageDelta(delta, system.describe(report))}\n${formatChangelogs(changelogs)}`,
+            );
+            return 0;
+          }
+          emit(shown, formatSnapperPackageDelta(delta, system.describe(report)));
           return 0;
         }
         const report = await system.read();

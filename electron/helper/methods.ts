@@ -21,6 +21,8 @@ import { printable } from '../core/ostree/selectors.ts';
 import { changesNeedRoot } from '../core/ostree/sysroot.ts';
 import { packageChangelogs, packageDelta } from '../core/packages/package-delta.ts';
 import { rollbackPreview } from '../core/rollback-preview.ts';
+import { snapshotChangelogs } from '../core/snapper/backend.ts';
+import { readSnapperRoot } from '../core/snapper/snapshots.ts';
 import { detectBackend } from '../core/system/detect.ts';
 import { type OperationContext, status } from './context.ts';
 import { cancel, reboot, setPinned, undeploy } from './deployments.ts';
@@ -111,6 +113,7 @@ const handlers: Handlers = {
   snapperPackageDelta: (ctx, p) => snapperPackageDelta(ctx, p),
   snapperFiles: (ctx, p) => snapperFiles(ctx, p),
   snapperFile: (ctx, p) => snapperFile(ctx, p),
+  snapperChangelogs: async (ctx, p) => snapshotChangelogs(await readSnapperRoot(ctx.sysroot), p.from, p.to),
   ...snapperMutations,
 };
 

@@ -150,6 +150,7 @@ export function createHandlers(ctx: HandlerContext): Handlers {
     'snapshots:packages': (request) => read('snapperPackageDelta', request),
     'snapshots:files': (request) => read('snapperFiles', request),
     'snapshots:file': (request) => read('snapperFile', request),
+    'snapshots:changelogs': (request) => read('snapperChangelogs', request),
     'snapshots:etc': (request) => read('snapperEtc', request),
     'snapshots:rollback': (request) => mutate('snapperRollback', request),
     'snapshots:undo-rollback': () => mutate('snapperUndoRollback', {}),

@@ -18,6 +18,7 @@ export const snapperKeys = {
   files: (from: string, to: string) => ['snapper-files', from, to] as const,
   file: (from: string, to: string, path: string) => ['snapper-file', from, to, path] as const,
   etc: (snapshot: string) => ['snapper-etc', snapshot] as const,
+  changelogs: (from: string, to: string) => ['snapper-changelogs', from, to] as const,
 };
 
 function useChannel<C extends IpcChannel>(
@@ -89,3 +90,11 @@ export function useSnapperToastWatch(): void {
     });
   }, []);
 }
+
+export const useSnapperChangelogs = (from?: string, to?: string) =>
+  useChannel(
+    snapperKeys.changelogs(from ?? '', to ?? ''),
+    'snapshots:changelogs',
+    { from: from ?? '', to: to ?? '' },
+    !!from && !!to,
+  );

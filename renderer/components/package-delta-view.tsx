@@ -8,6 +8,7 @@ import type {
   SnapshotRef,
 } from '../../shared/types.ts';
 import { useChangelogs } from '../api/queries.ts';
+import { useSnapperChangelogs } from '../api/snapper-queries.ts';
 import { formatDay, plural, snapshotSelector, versionName } from '../lib/format.ts';
 import { usePageVirtualizer } from './diff-view.tsx';
 import { Icon, type IconName } from './icons.tsx';
@@ -354,16 +355,30 @@ export function PackageDeltaView({
   const [expanded, setExpanded] = useState<ReadonlySet<string>>(() => new Set());
   const baseId = useId();
   const deferredQuery = useDeferredValue(query);
-  // Changelogs exist for OSTree's two trees (not snapper's yet), and only for changed versions. They
-  // come in their own query after the list is shown; the list never waits for them.
+  // Changelogs come for changed versions only, in their own query after the list is shown: the
+  // list never waits for them. OSTree names the sides by deployment or commit, snapper by number.
   const pair =
     'checksum' in delta.from && 'checksum' in delta.to
       ? { from: snapshotSelector(delta.from), to: snapshotSelector(delta.to) }
       : null;
+  const snapperPair =
+    'number' in delta.from && 'number' in delta.to
+      ? { from: String(delta.from.number), to: String(delta.to.number) }
+      : null;
   // A commit that is not downloaded has only its package database here, none of its changelogs.
   const notDownloaded = delta.files?.pending === true;
-  const withLogs = pair !== null && !notDownloaded && delta.upgraded.length + delta.downgraded.length > 0;
-  const changelogs = useChangelogs(withLogs ? pair?.from : undefined, withLogs ? pair?.to : undefined);
+  const changed = delta.upgraded.length + delta.downgraded.length > 0;
+  const ostreeWanted = pair !== null && !notDownloaded && changed;
+  const withLogs = ostreeWanted || (snapperPair !== null && changed);
+  const ostreeLogs = useChangelogs(
+    ostreeWanted ? pair?.from : undefined,
+    ostreeWanted ? pair?.to : undefined,
+  );
+  const snapperLogs = useSnapperChangelogs(
+    changed ? snapperPair?.from : undefined,
+    changed ? snapperPair?.to : undefined,
+  );
+  const changelogs = snapperPair ? snapperLogs : ostreeLogs;
   const logs = useMemo(() => indexChangelogs(changelogs.data), [changelogs.data]);
   const logState = {
     pending: changelogs.isPending,

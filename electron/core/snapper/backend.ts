@@ -1,8 +1,9 @@
 import { resolve } from 'node:path';
 import { BACKEND_WORDS } from '../../../shared/backends.ts';
 import { HindsightError } from '../../../shared/errors.ts';
-import type { SnapperPackageDelta, SnapperSnapshotRef } from '../../../shared/types.ts';
+import type { DeltaChangelogs, SnapperPackageDelta, SnapperSnapshotRef } from '../../../shared/types.ts';
 import { printable } from '../ostree/selectors.ts';
+import { deltaChangelogs } from '../packages/changelog.ts';
 import { treePackageDiff } from '../packages/package-delta.ts';
 import { type PackageList, readTreePackages } from '../packages/package-source.ts';
 import type { EntryState, SystemBackend, SystemEntry } from '../system/backend.ts';
@@ -104,6 +105,21 @@ export function snapshotPackages(report: SnapperRootReport, number: number): Pac
       `snapshot ${number} has no rpm, dpkg or pacman database (looked in ${folder})`,
     );
   return list;
+}
+
+/**
+ * The changelog entries of every package that changed between two snapshots, read from the
+ * package database or doc files inside each snapshot's folder, with the CVEs they name.
+ */
+export function snapshotChangelogs(
+  report: SnapperRootReport,
+  fromSelector: string,
+  toSelector: string,
+): DeltaChangelogs {
+  const [from, to] = [fromSelector, toSelector].map((s) =>
+    snapshotFolder(report.root, resolveSnapshotNumber(report, s)),
+  ) as [string, string];
+  return deltaChangelogs(from, to, treePackageDiff(from, to));
 }
 
 export function snapperBackend(options: SnapperOptions): SnapperSystem {
